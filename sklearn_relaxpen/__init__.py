@@ -1,0 +1,28 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Relax-and-penalize bilevel optimization of binary hyperparameters."""
+
+from ._core import (
+    Box,
+    Budget,
+    RelaxAndPenalizeResult,
+    RowSimplex,
+    penalty,
+    penalty_grad,
+    relax_and_penalize,
+)
+from .sample_selection import BilevelDataDistiller, DataDistillationSampler
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BilevelDataDistiller",
+    "Box",
+    "Budget",
+    "DataDistillationSampler",
+    "RelaxAndPenalizeResult",
+    "RowSimplex",
+    "penalty",
+    "penalty_grad",
+    "relax_and_penalize",
+]

@@ -1,0 +1,414 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Convex feasible sets Theta for the relaxed binary hyperparameters.
+
+Each set offers what the upper-level optimizers need:
+
+* ``project(x)``: Euclidean projection onto the set (projected gradient),
+* ``lmo(g)``: a minimizer of ``<g, v>`` over the set (Frank-Wolfe),
+* ``dist_to_binary(theta)``: the infinity-norm distance to the binary points of
+  the set, ``dist_inf(theta, Theta_bin)`` of the paper's Theorems 2-3,
+* ``round(theta)``: a nearest binary point of the set (the relax-and-round
+  baseline, and the final snap once ``dist_to_binary < tol < 1/2``).
+"""
+
+import numbers
+
+import numpy as np
+
+
+class _FeasibleSet:
+    """Interface shared by the feasible sets (documentation lives here)."""
+
+    def project(self, x):
+        """Euclidean projection onto the set.
+
+        Parameters
+        ----------
+        x : ndarray
+            Point to project, of the set's shape.
+
+        Returns
+        -------
+        projection : ndarray
+            The nearest point of the set.
+        """
+        raise NotImplementedError
+
+    def lmo(self, grad):
+        """Linear minimization oracle: a point of the set minimizing ``<grad, v>``.
+
+        Parameters
+        ----------
+        grad : ndarray
+            Linear objective (a gradient), of the set's shape.
+
+        Returns
+        -------
+        vertex : ndarray
+            A minimizer, used as the Frank-Wolfe direction's endpoint.
+        """
+        raise NotImplementedError
+
+    def dist_to_binary(self, theta):
+        """Infinity-norm distance to the binary points of the set.
+
+        Parameters
+        ----------
+        theta : ndarray
+            A point of the set.
+
+        Returns
+        -------
+        distance : float
+            ``dist_inf(theta, Theta_bin)`` of the paper's Theorems 2-3.
+        """
+        raise NotImplementedError
+
+    def round(self, theta):
+        """A nearest binary point of the set.
+
+        Parameters
+        ----------
+        theta : ndarray
+            A point of the set.
+
+        Returns
+        -------
+        binary : ndarray
+            A binary point of the set (0/1 entries), nearest in the infinity
+            norm.
+        """
+        raise NotImplementedError
+
+
+class Box(_FeasibleSet):
+    """The unit box ``[0, 1]^p``; its binary points are all of ``{0, 1}^p``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_relaxpen import Box
+    >>> Box().project(np.array([-0.5, 0.3, 1.7]))
+    array([0. , 0.3, 1. ])
+    """
+
+    def project(self, x):
+        # Euclidean projection onto the box (coordinate-wise clipping).
+        return np.clip(x, 0.0, 1.0)
+
+    def lmo(self, grad):
+        # Vertex minimizing ``<grad, v>``: 1 where the gradient is negative.
+        return (np.asarray(grad) < 0).astype(float)
+
+    def dist_to_binary(self, theta):
+        # Infinity-norm distance to ``{0, 1}^p``.
+        theta = np.asarray(theta, dtype=float)
+        if theta.size == 0:
+            return 0.0
+        return float(np.max(np.minimum(theta, 1.0 - theta)))
+
+    def round(self, theta):
+        # Nearest binary point (threshold at 1/2).
+        return (np.asarray(theta) >= 0.5).astype(float)
+
+    def __repr__(self):
+        return "Box()"
+
+
+class RowSimplex(_FeasibleSet):
+    """Matrices whose rows lie on the probability simplex.
+
+    This is ``Theta = (Delta^{L-1})^P`` of the paper's group-lasso application
+    (eq. (8)); its binary points are the one-hot assignment matrices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_relaxpen import RowSimplex
+    >>> RowSimplex().project(np.array([[0.9, 0.6, -1.0]]))
+    array([[0.65, 0.35, 0.  ]])
+    """
+
+    def project(self, x):
+        # Project every row onto the simplex (sort-based, vectorized over rows).
+        # Uses the classical O(L log L) per-row rule: with the row sorted in
+        # decreasing order ``u``, the threshold is ``(cumsum(u)_r - 1) / r`` for
+        # the largest ``r`` such that ``u_r`` exceeds it.
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2:
+            raise ValueError(f"RowSimplex expects a 2-D array, got shape {x.shape}.")
+        n_cols = x.shape[1]
+        u = -np.sort(-x, axis=1)
+        cumsum = np.cumsum(u, axis=1) - 1.0
+        ranks = np.arange(1, n_cols + 1)
+        positive = u - cumsum / ranks > 0
+        rho = n_cols - np.argmax(positive[:, ::-1], axis=1)
+        threshold = cumsum[np.arange(x.shape[0]), rho - 1] / rho
+        return np.maximum(x - threshold[:, None], 0.0)
+
+    def lmo(self, grad):
+        # One-hot rows at the smallest gradient entry of each row.
+        grad = np.asarray(grad, dtype=float)
+        vertex = np.zeros_like(grad)
+        vertex[np.arange(grad.shape[0]), np.argmin(grad, axis=1)] = 1.0
+        return vertex
+
+    def dist_to_binary(self, theta):
+        # Infinity-norm distance to the nearest one-hot matrix.
+        # For a row, the nearest one-hot vector puts its 1 on the largest entry,
+        # at distance ``max(1 - largest, second largest)``.
+        theta = np.asarray(theta, dtype=float)
+        if theta.size == 0:
+            return 0.0
+        if theta.shape[1] == 1:
+            return float(np.max(np.abs(1.0 - theta)))
+        top2 = -np.partition(-theta, 1, axis=1)[:, :2]
+        return float(np.max(np.maximum(1.0 - top2[:, 0], top2[:, 1])))
+
+    def round(self, theta):
+        # One-hot rows at the largest entry of each row.
+        theta = np.asarray(theta, dtype=float)
+        return self.lmo(-theta)
+
+    def __repr__(self):
+        return "RowSimplex()"
+
+
+class Budget(_FeasibleSet):
+    """Capped simplex ``{v in [0, 1]^m : cost . v = tau}`` (knapsack constraint).
+
+    With unit costs (the default) and an integer ``tau``, its binary points are
+    the subsets of exactly ``tau`` elements (paper eq. (15)-(16)).
+
+    Parameters
+    ----------
+    tau : float
+        Budget, between 0 and ``cost.sum()``.
+    cost : array-like of shape (m,), default=None
+        Positive cost of each element; ``None`` means unit costs.
+
+    Notes
+    -----
+    The projection of ``a`` is ``clip(a - t * cost, 0, 1)`` for the scalar
+    ``t`` solving the monotone piecewise-linear equation
+    ``cost . clip(a - t cost, 0, 1) = tau`` (Kiwiel, 2008). We solve it with a
+    safeguarded Newton iteration: each step computes ``t`` exactly for the
+    current partition into clipped-at-0, free and clipped-at-1 elements, so it
+    stops as soon as the partition is right (a handful of O(m) passes in
+    practice, each no more than a few vectorized sweeps). A bracket keeps
+    bisection as a fallback, and if the iteration cap is reached an exact
+    O(m log m) sort of all breakpoints finishes the job.
+
+    With non-unit costs, exact binary feasibility ``cost . v = tau`` is a
+    subset-sum problem; :meth:`round` then returns the greedy point (largest
+    entries first while the budget allows) and :meth:`dist_to_binary` the
+    distance to ``{0, 1}^m``, a lower bound on the distance to the binary
+    points of the set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_relaxpen import Budget
+    >>> Budget(2).project(np.array([0.9, 0.8, 0.1, 0.4]))
+    array([0.85, 0.75, 0.05, 0.35])
+    >>> Budget(2).round(np.array([0.9, 0.8, 0.1, 0.4]))
+    array([1., 1., 0., 0.])
+    """
+
+    _max_newton_iter = 50
+
+    def __init__(self, tau, cost=None):
+        self.tau = tau
+        self.cost = cost
+
+    def _checked(self, m):
+        # Return (tau, cost or None), validated for vectors of length m.
+        if not isinstance(self.tau, numbers.Real) or not np.isfinite(self.tau):
+            raise TypeError(f"tau must be a finite real number, got {self.tau!r}.")
+        cost = None
+        total = float(m)
+        if self.cost is not None:
+            cost = np.asarray(self.cost, dtype=float)
+            if cost.shape != (m,):
+                raise ValueError(f"cost must have shape ({m},), got {cost.shape}.")
+            if not np.all(np.isfinite(cost)) or np.any(cost <= 0):
+                raise ValueError("cost must contain finite positive values.")
+            total = float(cost.sum())
+        tau = float(self.tau)
+        if not 0.0 <= tau <= total * (1 + 1e-12):
+            raise ValueError(
+                f"tau must be in [0, {total:g}] (the total cost), got {tau:g}."
+            )
+        return min(tau, total), cost
+
+    def project(self, x):
+        # Euclidean projection onto the capped simplex.
+        a = np.asarray(x, dtype=float)
+        if a.ndim != 1:
+            raise ValueError(f"Budget expects a 1-D array, got shape {a.shape}.")
+        tau, cost = self._checked(a.shape[0])
+        total = float(a.shape[0]) if cost is None else float(cost.sum())
+        if tau <= 0.0:
+            return np.zeros_like(a)
+        if tau >= total:
+            return np.ones_like(a)
+        t = _budget_threshold_newton(a, cost, tau, self._max_newton_iter)
+        if t is None:
+            t = _budget_threshold_sort(
+                a, np.ones_like(a) if cost is None else cost, tau
+            )
+        return _clip_shift(a, cost, t)
+
+    def lmo(self, grad):
+        # Minimize ``<grad, v>`` over the set (fractional knapsack greedy).
+        # Elements are filled in increasing order of ``grad / cost`` until the
+        # budget is spent; the last one may be fractional.
+        g = np.asarray(grad, dtype=float)
+        tau, cost = self._checked(g.shape[0])
+        vertex = np.zeros_like(g)
+        if cost is None and float(tau).is_integer():
+            k = int(tau)
+            if k > 0:
+                vertex[np.argpartition(g, k - 1)[:k]] = 1.0
+            return vertex
+        c = np.ones_like(g) if cost is None else cost
+        order = np.argsort(g / c, kind="stable")
+        spent_before = np.concatenate(([0.0], np.cumsum(c[order])[:-1]))
+        vertex[order] = np.clip((tau - spent_before) / c[order], 0.0, 1.0)
+        return vertex
+
+    def dist_to_binary(self, theta):
+        # Infinity-norm distance to the binary points of the set.
+        # With unit costs and an integer budget ``k``, the nearest binary point
+        # keeps the ``k`` largest entries; the distance is
+        # ``max(1 - k-th largest, (k+1)-th largest)``.
+        theta = np.asarray(theta, dtype=float)
+        tau, cost = self._checked(theta.shape[0])
+        if theta.size == 0:
+            return 0.0
+        if cost is not None or not float(tau).is_integer():
+            return Box().dist_to_binary(theta)
+        return float(np.max(np.abs(theta - self.round(theta))))
+
+    def round(self, theta):
+        # A nearest binary point: the largest entries, as many as the budget allows.
+        theta = np.asarray(theta, dtype=float)
+        tau, cost = self._checked(theta.shape[0])
+        binary = np.zeros_like(theta)
+        if cost is None:
+            k = int(round(tau))
+            if k > 0:
+                binary[np.argpartition(-theta, k - 1)[:k]] = 1.0
+            return binary
+        order = np.argsort(-theta, kind="stable")
+        fits = np.cumsum(cost[order]) <= tau * (1 + 1e-12)
+        binary[order[fits]] = 1.0
+        return binary
+
+    def __repr__(self):
+        cost = "" if self.cost is None else ", cost=..."
+        return f"Budget(tau={self.tau!r}{cost})"
+
+
+def _clip_shift(a, cost, t):
+    """``clip(a - t * cost, 0, 1)`` (cost None means unit costs)."""
+    shifted = a - t if cost is None else a - t * cost
+    return np.clip(shifted, 0.0, 1.0, out=shifted)
+
+
+def _budget_threshold_newton(a, cost, tau, max_iter):
+    """Solve ``cost . clip(a - t cost, 0, 1) = tau`` for t by safeguarded Newton.
+
+    The root is kept in a bracket ``[lo, hi]``. After each step, the elements
+    whose state (at 0, free, at 1) is the same everywhere in the bracket are
+    folded into running sums and dropped, so later steps only touch the
+    undecided elements (the breakpoint-reduction idea of Kiwiel, 2008): the
+    expected total work is a few passes over the data. Returns None if the
+    iteration cap is reached.
+    """
+    unit = cost is None
+    c = None if unit else cost
+    lo = float(np.min(a - 1.0 if unit else (a - 1.0) / c))  # g(lo) >= 0
+    hi = float(np.max(a if unit else a / c))  # g(hi) <= 0
+    # Sums over the elements already decided: cost at 1, and c.a, c.c free.
+    fixed_upper = fixed_ca = fixed_c2 = 0.0
+    # Start from the threshold that would be exact if every element were free.
+    total_ca = float(np.sum(a)) if unit else float(c @ a)
+    total_c2 = float(a.shape[0]) if unit else float(c @ c)
+    t = min(max((total_ca - tau) / total_c2, lo), hi)
+    atol = 1e-12 * max(tau, 1.0)
+    for _ in range(max_iter):
+        z = a - t if unit else a - t * c
+        upper = z >= 1.0
+        free = (z > 0.0) & ~upper
+        # Sums over the free set via masked products (no gathers).
+        if unit:
+            upper_c = fixed_upper + np.count_nonzero(upper)
+            free_c2 = fixed_c2 + np.count_nonzero(free)
+            free_ca = fixed_ca + float(np.multiply(a, free).sum())
+        else:
+            upper_c = fixed_upper + float(np.multiply(c, upper).sum())
+            free_c2 = fixed_c2 + float(np.multiply(c * c, free).sum())
+            free_ca = fixed_ca + float(np.multiply(c * a, free).sum())
+        value = upper_c + free_ca - t * free_c2 - tau
+        if abs(value) <= atol:
+            return t
+        if value > 0:
+            lo = t
+        else:
+            hi = t
+        # Exact root of the linear piece of the current partition.
+        t_new = (free_ca + upper_c - tau) / free_c2 if free_c2 > 0 else np.nan
+        if not lo < t_new < hi:
+            t_new = 0.5 * (lo + hi)
+        if t_new == t:
+            return t
+        t = t_new
+        # Fold in the elements whose state no longer depends on t in [lo, hi].
+        z_hi = a - hi if unit else a - hi * c
+        z_lo = a - lo if unit else a - lo * c
+        at_one = z_hi >= 1.0
+        at_free = (z_hi > 0.0) & (z_lo < 1.0)
+        undecided = ~(at_one | at_free | (z_lo <= 0.0))
+        if unit:
+            fixed_upper += np.count_nonzero(at_one)
+            fixed_ca += float(np.multiply(a, at_free).sum())
+            fixed_c2 += np.count_nonzero(at_free)
+        else:
+            fixed_upper += float(np.multiply(c, at_one).sum())
+            fixed_ca += float(np.multiply(c * a, at_free).sum())
+            fixed_c2 += float(np.multiply(c * c, at_free).sum())
+            c = c[undecided]
+        a = a[undecided]
+    return None
+
+
+def _budget_threshold_sort(a, c, tau):
+    """Exact threshold by sorting all 2m breakpoints (O(m log m)).
+
+    ``g(t) = c . clip(a - t c, 0, 1)`` is piecewise linear and nonincreasing;
+    its slope drops by ``c_i^2`` at ``(a_i - 1) / c_i`` (element i leaves the
+    upper bound) and rises by ``c_i^2`` at ``a_i / c_i`` (it reaches zero).
+    """
+    starts = (a - 1.0) / c
+    ends = a / c
+    points = np.concatenate((starts, ends))
+    slope_jumps = np.concatenate((-(c**2), c**2))
+    order = np.argsort(points, kind="stable")
+    points = points[order]
+    slopes = np.cumsum(slope_jumps[order])[:-1]
+    values = float(c.sum()) + np.concatenate(
+        ([0.0], np.cumsum(slopes * np.diff(points)))
+    )
+    k = int(np.searchsorted(-values, -tau, side="left"))
+    k = min(max(k, 1), points.shape[0] - 1)
+    # Recompute exactly on the identified piece: take its midpoint partition.
+    mid = 0.5 * (points[k - 1] + points[k])
+    z = a - mid * c
+    upper = z >= 1.0
+    free = (z > 0.0) & ~upper
+    free_c2 = float(c[free] @ c[free])
+    if free_c2 == 0.0:
+        return float(points[k])
+    return (float(c[free] @ a[free]) + float(c[upper].sum()) - tau) / free_c2

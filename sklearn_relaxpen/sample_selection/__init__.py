@@ -1,0 +1,7 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Training-row selection: data distillation and hyper-cleaning."""
+
+from ._distiller import BilevelDataDistiller, DataDistillationSampler
+
+__all__ = ["BilevelDataDistiller", "DataDistillationSampler"]

@@ -1,0 +1,413 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shared machinery of the training-row selectors (meta-estimators and samplers).
+
+A selector learns a binary keep-mask over the training rows by relax and
+penalize. Subclasses supply the bilevel problem (:meth:`_make_problem`), the
+starting point and the default final estimator; this module resolves the
+validation data, the budget and the feasible set, runs the penalty method and
+stores the fitted attributes.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, clone
+from sklearn.model_selection import check_cv, train_test_split
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .._core import Box, Budget, relax_and_penalize
+from ..utils._sklearn_api import Interval, RealNotInt, StrOptions
+
+try:  # imbalanced-learn registers ``fit_resample`` for metadata routing on import.
+    import imblearn.base  # noqa: F401
+    from imblearn.utils._tags import InputTags as _ImbInputTags
+    from imblearn.utils._tags import SamplerTags as _ImbSamplerTags
+    from imblearn.utils._tags import Tags as _ImbTags
+except ImportError:  # pragma: no cover - imbalanced-learn is optional
+    _ImbTags = None
+
+
+class _FoldAveragedProblem:
+    """Mean of per-fold upper-level objectives over a shared theta.
+
+    Fold k sees only its training rows ``indices[k]``; its gradient is
+    scattered back into the full theta (the cv branch of the common
+    vocabulary: "int / splitter = K folds with the upper-level loss averaged").
+    """
+
+    def __init__(self, problems, indices, n_samples):
+        self.problems = problems
+        self.indices = indices
+        self.n_samples = n_samples
+
+    def value(self, theta, lam=None):
+        values = [
+            p.value(theta[idx], lam) for p, idx in zip(self.problems, self.indices)
+        ]
+        return float(np.mean(values))
+
+    def value_and_grad(self, theta, lam=None):
+        total, grad = 0.0, np.zeros(self.n_samples)
+        for problem, idx in zip(self.problems, self.indices):
+            value, fold_grad, _ = problem.value_and_grad(theta[idx], lam)
+            total += value
+            grad[idx] += fold_grad
+        k = len(self.problems)
+        return total / k, grad / k, None
+
+
+class _BaseSampleSelector(BaseEstimator):
+    """Base class: learn ``sample_mask_`` by relax and penalize.
+
+    Subclasses define ``_make_problem(X_train, y_train, X_val, y_val)``,
+    ``_initial_theta(n_candidates, budget)``, ``_validate_targets`` and the
+    class attributes ``_is_classification``.
+    """
+
+    _parameter_constraints: dict = {
+        "budget": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "strategy": [StrOptions({"penalize", "round"})],
+        "optimizer": [StrOptions({"adam", "pgd", "frank_wolfe"})],
+        "eps_init": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "eps_decay": [Interval(Real, 0, 1, closed="neither")],
+        "max_stages": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, 0.5, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    _is_classification = False
+
+    # -- hooks ---------------------------------------------------------------
+    def _make_problem(self, X_train, y_train, X_val, y_val):  # pragma: no cover
+        raise NotImplementedError
+
+    def _initial_theta(self, n_candidates, budget):
+        """Uniform start: ``budget / n`` per row (paper D.3) or 1 without budget."""
+        if budget is None:
+            return np.ones(n_candidates)
+        return np.full(n_candidates, budget / n_candidates)
+
+    def _core_options(self):
+        """Extra keyword arguments for :func:`relax_and_penalize`."""
+        return {}
+
+    # -- validation ----------------------------------------------------------
+    def _validate_X_y(self, X, y):
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=False,
+            multi_output=not self._is_classification,
+            y_numeric=not self._is_classification,
+        )
+
+    def _validate_val(self, X_val, y_val, y):
+        if X_val is None and y_val is None:
+            return None, None
+        if X_val is None or y_val is None:
+            missing = "X_val" if X_val is None else "y_val"
+            raise ValueError(
+                f"X_val and y_val must be given together; {missing} is missing."
+            )
+        X_val = validate_data(self, X_val, reset=False)
+        y_val = check_array(
+            y_val,
+            ensure_2d=False,
+            dtype=None if self._is_classification else "numeric",
+            input_name="y_val",
+        )
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                f"X_val and y_val have inconsistent numbers of rows: "
+                f"{X_val.shape[0]} and {y_val.shape[0]}."
+            )
+        if y_val.ndim != np.ndim(y) or (
+            y_val.ndim == 2 and y_val.shape[1] != y.shape[1]
+        ):
+            raise ValueError(
+                f"y_val must have the same number of outputs as y: y has shape "
+                f"{np.shape(y)}, y_val has shape {y_val.shape}."
+            )
+        return X_val, y_val
+
+    def _resolve_budget(self, n_candidates):
+        if self.budget is None:
+            return None
+        if isinstance(self.budget, Integral):
+            if self.budget > n_candidates:
+                raise ValueError(
+                    f"budget={self.budget} exceeds the number of candidate training "
+                    f"rows ({n_candidates})."
+                )
+            return int(self.budget)
+        return max(1, int(round(self.budget * n_candidates)))
+
+    def _validation_plan(self, X, y, rng):
+        """Return (candidate_rows, [(train_rows, val_rows)]) from ``cv``."""
+        n = X.shape[0]
+        stratify = y if self._is_classification else None
+        if isinstance(self.cv, Real) and not isinstance(self.cv, Integral):
+            train, val = train_test_split(
+                np.arange(n),
+                test_size=self.cv,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+                stratify=stratify,
+            )
+            return np.sort(train), [(np.sort(train), np.sort(val))]
+        splitter = check_cv(self.cv, y, classifier=self._is_classification)
+        if hasattr(splitter, "random_state") and getattr(splitter, "shuffle", False):
+            splitter.random_state = rng.randint(np.iinfo(np.int32).max)
+        folds = list(splitter.split(X, y))
+        return np.arange(n), folds
+
+    # -- fitting -------------------------------------------------------------
+    def _fit_selection(self, X, y, X_val, y_val):
+        """Validate, run relax and penalize, store the mask.
+
+        Returns ``(X, y)`` for the final estimator: the user's containers when
+        they are dataframes / series (so column names and dtypes reach it),
+        else the validated arrays.
+        """
+        X_in, y_in = X, y
+        X, y = self._validate_X_y(X, y)
+        X_out = X_in if hasattr(X_in, "iloc") else X
+        y_out = y_in if hasattr(y_in, "iloc") else y
+        y_enc = self._validate_targets(y)
+        X_val, y_val = self._validate_val(X_val, y_val, y)
+        warm = self.warm_start and hasattr(self, "sample_mask_")
+        if not warm:
+            self._split_seed = check_random_state(self.random_state).randint(
+                np.iinfo(np.int32).max
+            )
+        rng = np.random.RandomState(self._split_seed)
+        n = X.shape[0]
+
+        if X_val is not None:
+            candidates = np.arange(n)
+            y_val_enc = self._encode_val_targets(y_val)
+            problem = self._make_problem(X, y_enc, X_val, y_val_enc)
+            self.validation_mask_ = np.zeros(n, dtype=bool)
+        else:
+            candidates, folds = self._validation_plan(X, y, rng)
+            position = np.full(n, -1)
+            position[candidates] = np.arange(candidates.shape[0])
+            problems = [
+                self._make_problem(X[tr], y_enc[tr], X[va], y_enc[va])
+                for tr, va in folds
+            ]
+            problem = problems[0]
+            if len(folds) > 1 or not np.array_equal(folds[0][0], candidates):
+                problem = _FoldAveragedProblem(
+                    problems, [position[tr] for tr, _ in folds], candidates.shape[0]
+                )
+            self.validation_mask_ = position < 0
+
+        n_candidates = candidates.shape[0]
+        budget = self._resolve_budget(n_candidates)
+        feasible_set = Box() if budget is None else Budget(budget)
+        theta0 = self._initial_theta(n_candidates, budget)
+        eps_init = self.eps_init
+        if warm and self.theta_relaxed_.shape[0] == n:
+            theta0 = self.theta_relaxed_[candidates]
+            if self.strategy == "penalize" and np.isfinite(self.eps_path_[-1]):
+                eps_init = float(self.eps_path_[-1])
+
+        result = relax_and_penalize(
+            problem,
+            theta0,
+            feasible_set=feasible_set,
+            strategy=self.strategy,
+            optimizer=self.optimizer,
+            eps_init=eps_init,
+            eps_decay=self.eps_decay,
+            max_stages=self.max_stages,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            learning_rate=self.learning_rate,
+            random_state=rng,
+            verbose=self.verbose,
+            **self._core_options(),
+        )
+
+        self.budget_ = budget
+        self.sample_mask_ = np.zeros(n, dtype=bool)
+        self.sample_mask_[candidates] = result.theta > 0.5
+        self.theta_ = self.sample_mask_
+        self.sample_indices_ = np.flatnonzero(self.sample_mask_)
+        self.theta_relaxed_ = np.full(n, np.nan)
+        self.theta_relaxed_[candidates] = result.theta_relaxed
+        self.val_loss_ = result.objective
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.eps_path_ = result.eps_path
+        self.objective_path_ = result.objective_path
+        self.penalty_path_ = result.penalty_path
+        self.dist_path_ = result.dist_path
+        self.n_iter_path_ = result.n_iter_path
+        self.objective_history_ = result.objective_history
+        self.time_history_ = result.time_history
+        return X_out, y_out
+
+    def _validate_targets(self, y):
+        """Targets as the problem sees them (regression: float, 1-D or 2-D)."""
+        return np.asarray(y, dtype=float)
+
+    def _encode_val_targets(self, y_val):
+        return np.asarray(y_val, dtype=float)
+
+
+def _estimator_has(attr):
+    """Check the fitted estimator if there is one, else the unfitted one."""
+
+    def check(self):
+        if hasattr(self, "estimator_"):
+            return hasattr(self.estimator_, attr)
+        return hasattr(
+            self._default_estimator() if self.estimator is None else self.estimator,
+            attr,
+        )
+
+    return check
+
+
+class _SelectionMetaEstimatorMixin:
+    """Fit a final estimator on the selected rows and delegate to it."""
+
+    def _default_estimator(self):  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def _fit_final_estimator(self, X, y, extra=None):
+        estimator = (
+            self._default_estimator() if self.estimator is None else self.estimator
+        )
+        rows_X = _safe_indexing(X, self.sample_indices_)
+        rows_y = _safe_indexing(y, self.sample_indices_)
+        if extra is not None:
+            rows_X, rows_y = extra(rows_X, rows_y)
+        self.estimator_ = clone(estimator).fit(rows_X, rows_y)
+        return self
+
+    def _checked_input(self, X):
+        """Validate X against the fit; keep dataframes for the final estimator."""
+        check_is_fitted(self)
+        X_checked = validate_data(self, X, reset=False)
+        return X if hasattr(X, "iloc") else X_checked
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the final estimator fitted on the selected rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray
+            The final estimator's predictions.
+        """
+        X = self._checked_input(X)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y, sample_weight=None):
+        """Score of the final estimator (its own ``score`` method).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights passed to the final estimator's ``score``.
+
+        Returns
+        -------
+        score : float
+            The final estimator's score (R^2 for regressors, accuracy for
+            classifiers).
+        """
+        X = self._checked_input(X)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        estimator = (
+            self._default_estimator() if self.estimator is None else self.estimator
+        )
+        sub = get_tags(estimator)
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = sub.classifier_tags
+        tags.regressor_tags = sub.regressor_tags
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = sub.target_tags.multi_output
+        tags.input_tags.sparse = False
+        return tags
+
+
+class _SelectionSamplerMixin(OneToOneFeatureMixin):
+    """The imbalanced-learn sampler contract: ``fit_resample`` and no ``transform``."""
+
+    _estimator_type = "sampler"
+
+    def fit_resample(self, X, y, *, X_val=None, y_val=None):
+        """Learn the keep-mask and return the kept rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Separate validation inputs; without them ``cv`` is used.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets.
+
+        Returns
+        -------
+        X_resampled : array-like of shape (n_kept, n_features)
+            The kept rows, in the container type of ``X``.
+        y_resampled : array-like of shape (n_kept,) or (n_kept, n_outputs)
+            The corresponding targets.
+        """
+        self.fit(X, y, X_val=X_val, y_val=y_val)
+        return (
+            _safe_indexing(X, self.sample_indices_),
+            _safe_indexing(y, self.sample_indices_),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if _ImbTags is None:  # pragma: no cover
+            tags.estimator_type = "sampler"
+            return tags
+        imb = _ImbTags(
+            estimator_type="sampler",
+            target_tags=tags.target_tags,
+            transformer_tags=None,
+            regressor_tags=None,
+            classifier_tags=None,
+            sampler_tags=_ImbSamplerTags(sample_indices=True),
+        )
+        imb.input_tags = _ImbInputTags()
+        imb.input_tags.dataframe = True
+        imb.input_tags.sparse = False
+        imb.input_tags.allow_nan = False
+        imb.target_tags.required = True
+        return imb

@@ -1,0 +1,83 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""scikit-learn's (and imbalanced-learn's) common checks over every public estimator."""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklearn_relaxpen
+
+PUBLIC_ESTIMATORS = [
+    obj
+    for name in sklearn_relaxpen.__all__
+    if inspect.isclass(obj := getattr(sklearn_relaxpen, name))
+    and issubclass(obj, BaseEstimator)
+]
+
+
+def _instances():
+    # Defaults as a user gets them; the common checks set random_state.
+    return [cls() for cls in PUBLIC_ESTIMATORS]
+
+
+def _expected_failed_checks(estimator):
+    """Every known failure with its reason (none so far)."""
+    return {}
+
+
+def test_public_estimators_are_found():
+    names = {cls.__name__ for cls in PUBLIC_ESTIMATORS}
+    assert {"BilevelDataDistiller", "DataDistillationSampler"} <= names
+
+
+@parametrize_with_checks(
+    list(_instances()),
+    expected_failed_checks=_expected_failed_checks,
+    xfail_strict=True,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+# imbalanced-learn checks that do not apply, with the reason.
+_REGRESSION_SAMPLER = (
+    "imbalanced-learn's check assumes a class-rebalancing sampler; this sampler "
+    "selects rows for ridge regression (continuous targets, no sampling_strategy)"
+)
+_IMBLEARN_NOT_APPLICABLE = {
+    ("DataDistillationSampler", "check_target_type"): _REGRESSION_SAMPLER,
+    ("DataDistillationSampler", "check_samplers_one_label"): _REGRESSION_SAMPLER,
+    ("DataDistillationSampler", "check_samplers_fit"): _REGRESSION_SAMPLER,
+    ("DataDistillationSampler", "check_samplers_multiclass_ova"): _REGRESSION_SAMPLER,
+    ("DataDistillationSampler", "check_samplers_pandas_sparse"): (
+        "dense input only: the sparse tag is False and sparse X raises the "
+        "standard error"
+    ),
+}
+
+
+def _imblearn_checks():
+    try:
+        from imblearn.utils.estimator_checks import estimator_checks_generator
+    except ImportError:  # pragma: no cover - imbalanced-learn is a test extra
+        return []
+    cases = []
+    for sampler in (est for est in _instances() if hasattr(est, "fit_resample")):
+        for estimator, check in estimator_checks_generator(sampler, mark="skip"):
+            name = getattr(check, "func", check).__name__
+            reason = _IMBLEARN_NOT_APPLICABLE.get((type(sampler).__name__, name))
+            marks = [pytest.mark.skip(reason=reason)] if reason else []
+            cases.append(
+                pytest.param(
+                    estimator, check, id=f"{type(sampler).__name__}-{name}", marks=marks
+                )
+            )
+    return cases
+
+
+@pytest.mark.parametrize("sampler, check", _imblearn_checks())
+def test_imblearn_sampler_checks(sampler, check):
+    check(sampler)
