@@ -74,27 +74,19 @@ class RelaxAndPenalizeResult:
 class _PenalizedObjective:
     """``G(theta, lam) + weight * phi(theta)`` with its gradient (problem (P^k))."""
 
-    def __init__(self, problem, gradient_oracle, weight, history, start_time):
-        self.problem = problem
+    def __init__(self, gradient_oracle, weight, history, start_time):
         self.gradient_oracle = gradient_oracle
         self.weight = weight
         self.history = history
         self.start_time = start_time
-        self.last_objective = np.nan
 
     def __call__(self, theta, lam):
         value, grad_theta, grad_lam = self.gradient_oracle(theta, lam)
-        self.last_objective = float(value)
-        self.history.append(
-            (self.last_objective, time.perf_counter() - self.start_time)
-        )
+        self.history.append((float(value), time.perf_counter() - self.start_time))
         if self.weight:
             value = value + self.weight * penalty(theta)
             grad_theta = grad_theta + self.weight * penalty_grad(theta)
         return value, grad_theta, grad_lam
-
-    def value(self, theta, lam):
-        return _objective_value(self.problem, theta, lam) + self.weight * penalty(theta)
 
 
 def _objective_value(problem, theta, lam):
@@ -179,8 +171,8 @@ def relax_and_penalize(
         ``max_stages * max_iter`` iterations, then rounding.
     optimizer : {"adam", "pgd", "frank_wolfe"}, default="pgd"
         Inner solver of each stage: ``"pgd"`` is projected gradient with
-        Barzilai-Borwein steps and backtracking (robust, scale-free, uses
-        ``problem.value`` for the line search); ``"adam"`` is projected
+        Barzilai-Borwein steps and backtracking (robust and scale-free);
+        ``"adam"`` is projected
         gradient with Adam-style momentum and a scalar second moment (no
         function values needed); ``"frank_wolfe"`` uses only the set's linear
         minimization oracle.
@@ -321,9 +313,7 @@ def relax_and_penalize(
     records = []
     converged = False
     for eps, weight in zip(eps_values, weights):
-        objective = _PenalizedObjective(
-            problem, gradient_oracle, weight, history, start
-        )
+        objective = _PenalizedObjective(gradient_oracle, weight, history, start)
         out = optimize(
             objective,
             theta,

@@ -5,8 +5,7 @@
 Each optimizer solves one stage (P^k) of the penalty method approximately:
 it minimizes ``objective(theta, lam)`` (the penalized upper-level objective)
 over the feasible set of theta and the box of lam. ``objective`` returns
-``(value, grad_theta, grad_lam)``; ``objective.value`` evaluates the value alone.
-``lam`` is a 1-D array or None.
+``(value, grad_theta, grad_lam)``; ``lam`` is a 1-D array or None.
 """
 
 from dataclasses import dataclass
@@ -104,9 +103,11 @@ def projected_gradient(
     Each trial step ``s`` is accepted when the sufficient-decrease condition
     ``f(x+) <= f(x) + <g, x+ - x> + ||x+ - x||^2 / (2 s)`` holds, otherwise it
     is halved (the standard test for L-smooth objectives; the penalized
-    objective is smooth with constant ``L_G + 2 / eps``). The first trial step
-    of each iteration is the BB step ``<dx, dx> / <dx, dg>``. The stage stops
-    when no coordinate moves by more than ``tol``.
+    objective is smooth with constant ``L_G + 2 / eps``). Trial points are
+    evaluated with value and gradient together, so an accepted step costs one
+    oracle call. The first trial step of each iteration is the BB step
+    ``<dx, dx> / <dx, dg>``. The stage stops when no coordinate moves by more
+    than ``tol``.
     """
     value, grad_theta, grad_lam = objective(theta, lam)
     step = learning_rate
@@ -116,6 +117,9 @@ def projected_gradient(
             new_lam = (
                 None if lam is None else _clip_lam(lam - step * grad_lam, lam_bounds)
             )
+            change = _max_change(theta, new_theta, lam, new_lam)
+            if change <= tol:
+                return StageOutput(new_theta, new_lam, it, True)
             d_theta = new_theta - theta
             model = value + float(np.vdot(grad_theta, d_theta))
             sq_norm = float(np.vdot(d_theta, d_theta))
@@ -123,19 +127,14 @@ def projected_gradient(
                 d_lam = new_lam - lam
                 model += float(np.vdot(grad_lam, d_lam))
                 sq_norm += float(np.vdot(d_lam, d_lam))
-            new_value = objective.value(new_theta, new_lam)
+            new_value, new_grad_theta, new_grad_lam = objective(new_theta, new_lam)
             if new_value <= model + sq_norm / (2 * step) + 1e-12 * abs(value):
                 break
             step *= 0.5
-        change = _max_change(theta, new_theta, lam, new_lam)
-        if change <= tol:
-            return StageOutput(new_theta, new_lam, it, True)
-        new_value, new_grad_theta, new_grad_lam = objective(new_theta, new_lam)
-        s_dot = sq_norm
         y_dot = float(np.vdot(d_theta, new_grad_theta - grad_theta))
         if lam is not None:
-            y_dot += float(np.vdot(new_lam - lam, new_grad_lam - grad_lam))
-        step = s_dot / y_dot if y_dot > 0 else 2 * step
+            y_dot += float(np.vdot(d_lam, new_grad_lam - grad_lam))
+        step = sq_norm / y_dot if y_dot > 0 else 2 * step
         theta, lam = new_theta, new_lam
         value, grad_theta, grad_lam = new_value, new_grad_theta, new_grad_lam
     return StageOutput(theta, lam, max_iter, False)
