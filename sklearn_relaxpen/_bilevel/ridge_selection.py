@@ -56,9 +56,10 @@ class RidgeSelectionProblem:
 
     Notes
     -----
-    Inputs are shifted by the training means once at construction (when
-    ``fit_intercept``), which leaves predictions unchanged and keeps the Gram
-    matrix well conditioned; the user's arrays are not modified.
+    A shifted copy of the training data (by the training means when
+    ``fit_intercept``, which leaves predictions unchanged and keeps the Gram
+    matrix well conditioned) is made once at construction, about the size of
+    X; the user's arrays are not modified.
     """
 
     def __init__(self, X, Y, X_val, Y_val, *, alpha, fit_intercept=True):
@@ -80,6 +81,16 @@ class RidgeSelectionProblem:
             self._y_shift = np.zeros(self.Y.shape[1])
         self._x1_val = self._augment(self.X_val - self._x_shift)
         self._y_val = self.Y_val - self._y_shift
+        # One shifted copy [x - x_shift, 1, y - y_shift] of the training data:
+        # the Gram of sqrt(v) times it holds H(v) - penalty, the right-hand
+        # side and y'Vy in one symmetric rank-k update.
+        m, n_out = self.Y.shape
+        self._xy1 = np.empty((m, n_features + fit_intercept + n_out))
+        np.subtract(self.X, self._x_shift, out=self._xy1[:, :n_features])
+        self._xy1[:, n_features : n_features + fit_intercept] = 1.0
+        np.subtract(
+            self.Y, self._y_shift, out=self._xy1[:, n_features + fit_intercept :]
+        )
         self._penalty_diag = np.full(n_features + fit_intercept, self.alpha)
         if fit_intercept:
             self._penalty_diag[-1] = 0.0
@@ -90,28 +101,24 @@ class RidgeSelectionProblem:
         return np.hstack((Z, np.ones((Z.shape[0], 1))))
 
     def _chunks(self):
-        m = self.X.shape[0]
+        m = self._xy1.shape[0]
         for start in range(0, m, _CHUNK_ROWS):
-            stop = min(start + _CHUNK_ROWS, m)
-            yield (
-                slice(start, stop),
-                self._augment(self.X[start:stop] - self._x_shift),
-                self.Y[start:stop] - self._y_shift,
-            )
+            yield slice(start, min(start + _CHUNK_ROWS, m))
 
     def _solve_lower(self, v):
         """Factorize H(v) and return (cho_factor, B)."""
-        n_cols = self.X.shape[1] + self.fit_intercept
-        gram = np.zeros((n_cols, n_cols))
-        rhs = np.zeros((n_cols, self.Y.shape[1]))
+        n_cols = self._penalty_diag.shape[0]
+        full = np.zeros((self._xy1.shape[1],) * 2)
         nonnegative = bool(np.all(v >= 0))
-        for rows, x1, y in self._chunks():
+        for rows in self._chunks():
+            xy1 = self._xy1[rows]
             if nonnegative:  # symmetric rank-k update: half the flops of a GEMM
-                z = np.sqrt(v[rows])[:, None] * x1
-                gram += z.T @ z
+                z = np.sqrt(v[rows])[:, None] * xy1
+                full += z.T @ z
             else:  # weights outside [0, 1], e.g. zeroth-order perturbations
-                gram += x1.T @ (v[rows][:, None] * x1)
-            rhs += x1.T @ (v[rows][:, None] * y)
+                full += xy1.T @ (v[rows][:, None] * xy1)
+        gram = full[:n_cols, :n_cols]
+        rhs = full[:n_cols, n_cols:]
         gram[np.diag_indices_from(gram)] += self._penalty_diag
         try:
             factor = linalg.cho_factor(gram, check_finite=False)
@@ -155,11 +162,12 @@ class RidgeSelectionProblem:
         adjoint = linalg.cho_solve(
             factor, self._x1_val.T @ resid_val / n_val, check_finite=False
         )
-        n_out = B.shape[1]
+        n_cols, n_out = B.shape
         both = np.hstack((B, adjoint))
-        grad = np.empty(self.X.shape[0])
-        for rows, x1, y in self._chunks():
-            products = x1 @ both
-            train_resid = products[:, :n_out] - y
+        grad = np.empty(self._xy1.shape[0])
+        for rows in self._chunks():
+            xy1 = self._xy1[rows]
+            products = xy1[:, :n_cols] @ both
+            train_resid = products[:, :n_out] - xy1[:, n_cols:]
             grad[rows] = -np.einsum("ik,ik->i", products[:, n_out:], train_resid)
         return value, grad, None

@@ -29,6 +29,13 @@ def _clip_lam(lam, lam_bounds):
     return np.clip(lam, lam_bounds[0], lam_bounds[1])
 
 
+def _max_abs(grad_theta, grad_lam):
+    largest = float(np.max(np.abs(grad_theta))) if grad_theta.size else 0.0
+    if grad_lam is not None and grad_lam.size:
+        largest = max(largest, float(np.max(np.abs(grad_lam))))
+    return largest
+
+
 def _max_change(theta, new_theta, lam, new_lam):
     change = float(np.max(np.abs(new_theta - theta))) if theta.size else 0.0
     if lam is not None and lam.size:
@@ -107,10 +114,13 @@ def projected_gradient(
     evaluated with value and gradient together, so an accepted step costs one
     oracle call. The first trial step of each iteration is the BB step
     ``<dx, dx> / <dx, dg>``. The stage stops when no coordinate moves by more
-    than ``tol``.
+    than ``tol``. The first trial step moves the largest coordinate by
+    ``learning_rate``.
     """
     value, grad_theta, grad_lam = objective(theta, lam)
-    step = learning_rate
+    # First trial step: the largest coordinate moves by learning_rate, whatever
+    # the gradient's scale (theta lives in [0, 1]); BB steps take over after.
+    step = learning_rate / max(_max_abs(grad_theta, grad_lam), np.finfo(float).tiny)
     for it in range(1, max_iter + 1):
         for _ in range(60):
             new_theta = feasible_set.project(theta - step * grad_theta)
