@@ -9,6 +9,7 @@ validation data, the budget and the feasible set, runs the penalty method and
 stores the fitted attributes.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -123,6 +124,16 @@ class _BaseSampleSelector(BaseEstimator):
                 f"X_val and y_val must be given together; {missing} is missing."
             )
         X_val = validate_data(self, X_val, reset=False)
+        if X_val.shape[0] == np.shape(y)[0]:
+            warnings.warn(
+                "X_val has as many rows as X. Inside GridSearchCV, cross_validate "
+                "or a Pipeline with metadata routing, fit parameters with one entry "
+                "per training row are split along with X, so X_val would be cut "
+                "into folds too. Use a validation set of a different size there, "
+                "or rely on `cv` instead.",
+                UserWarning,
+                stacklevel=3,
+            )
         y_val = check_array(
             y_val,
             ensure_2d=False,

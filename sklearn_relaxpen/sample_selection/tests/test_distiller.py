@@ -225,6 +225,14 @@ def test_bad_input(split, params, fit_kwargs, match):
         BilevelDataDistiller(**params).fit(X, y, **fit_kwargs)
 
 
+def test_same_size_validation_set_warns(split):
+    X, y, _, _, _, _ = split
+    with pytest.warns(UserWarning, match="X_val has as many rows as X"):
+        BilevelDataDistiller(budget=10, random_state=0).fit(
+            X[:100], y[:100], X_val=X[100:200], y_val=y[100:200]
+        )
+
+
 def test_non_finite_and_tiny_input():
     X, y = make_regression(n_samples=30, n_features=3, random_state=0)
     X_nan = X.copy()
