@@ -113,23 +113,30 @@ def projected_gradient(
     objective is smooth with constant ``L_G + 2 / eps``). Trial points are
     evaluated with value and gradient together, so an accepted step costs one
     oracle call. The first trial step of each iteration is the BB step
-    ``<dx, dx> / <dx, dg>``. The stage stops when no coordinate moves by more
-    than ``tol``. The first trial step moves the largest coordinate by
-    ``learning_rate``.
+    ``<dx, dx> / <dx, dg>``.
+
+    Scale: the reference step ``s0 = learning_rate / max|g(x0)|`` moves the
+    largest coordinate by ``learning_rate`` at the start of the stage. It is
+    the first trial step, and the stage stops when the projected-gradient
+    step of that length, ``P(x - s0 g) - x``, moves no coordinate by more than
+    ``tol`` (a scale-free stationarity test, independent of the adaptive BB
+    step).
     """
     value, grad_theta, grad_lam = objective(theta, lam)
-    # First trial step: the largest coordinate moves by learning_rate, whatever
-    # the gradient's scale (theta lives in [0, 1]); BB steps take over after.
-    step = learning_rate / max(_max_abs(grad_theta, grad_lam), np.finfo(float).tiny)
+    ref_step = learning_rate / max(_max_abs(grad_theta, grad_lam), np.finfo(float).tiny)
+
+    def projected_step(step, grad_theta, grad_lam):
+        new_theta = feasible_set.project(theta - step * grad_theta)
+        new_lam = None if lam is None else _clip_lam(lam - step * grad_lam, lam_bounds)
+        return new_theta, new_lam
+
+    step = ref_step
     for it in range(1, max_iter + 1):
+        stationary = projected_step(ref_step, grad_theta, grad_lam)
+        if _max_change(theta, stationary[0], lam, stationary[1]) <= tol:
+            return StageOutput(theta, lam, it - 1, True)
         for _ in range(60):
-            new_theta = feasible_set.project(theta - step * grad_theta)
-            new_lam = (
-                None if lam is None else _clip_lam(lam - step * grad_lam, lam_bounds)
-            )
-            change = _max_change(theta, new_theta, lam, new_lam)
-            if change <= tol:
-                return StageOutput(new_theta, new_lam, it, True)
+            new_theta, new_lam = projected_step(step, grad_theta, grad_lam)
             d_theta = new_theta - theta
             model = value + float(np.vdot(grad_theta, d_theta))
             sq_norm = float(np.vdot(d_theta, d_theta))
@@ -137,6 +144,8 @@ def projected_gradient(
                 d_lam = new_lam - lam
                 model += float(np.vdot(grad_lam, d_lam))
                 sq_norm += float(np.vdot(d_lam, d_lam))
+            if sq_norm == 0.0:  # the step underflowed: nothing left to gain
+                return StageOutput(theta, lam, it, True)
             new_value, new_grad_theta, new_grad_lam = objective(new_theta, new_lam)
             if new_value <= model + sq_norm / (2 * step) + 1e-12 * abs(value):
                 break

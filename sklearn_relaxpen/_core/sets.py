@@ -333,10 +333,7 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
     hi = float(np.max(a if unit else a / c))  # g(hi) <= 0
     # Sums over the elements already decided: cost at 1, and c.a, c.c free.
     fixed_upper = fixed_ca = fixed_c2 = 0.0
-    # Start from the threshold that would be exact if every element were free.
-    total_ca = float(np.sum(a)) if unit else float(c @ a)
-    total_c2 = float(a.shape[0]) if unit else float(c @ c)
-    t = min(max((total_ca - tau) / total_c2, lo), hi)
+    t = min(max(_budget_threshold_guess(a, cost, tau), lo), hi)
     atol = 1e-12 * max(tau, 1.0)
     for _ in range(max_iter):
         z = a - t if unit else a - t * c
@@ -382,6 +379,24 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
             c = c[undecided]
         a = a[undecided]
     return None
+
+
+def _budget_threshold_guess(a, cost, tau, sample_size=2048):
+    """Starting threshold for the Newton iteration.
+
+    Large inputs: the exact threshold of a regular subsample with the budget
+    scaled to it (a quantile-like estimate, usually within a few breakpoints
+    of the root, so one or two full passes finish the job). Small inputs: the
+    threshold that would be exact if every element were free.
+    """
+    m = a.shape[0]
+    c = np.ones(m) if cost is None else cost
+    if m <= 2 * sample_size:
+        return (float(c @ a) - tau) / float(c @ c)
+    rows = slice(None, None, m // sample_size)
+    sub_a, sub_c = a[rows], c[rows]
+    sub_tau = tau * float(sub_c.sum()) / float(c.sum())
+    return _budget_threshold_sort(sub_a, sub_c, sub_tau)
 
 
 def _budget_threshold_sort(a, c, tau):
