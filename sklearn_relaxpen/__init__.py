@@ -11,7 +11,14 @@ from ._core import (
     penalty_grad,
     relax_and_penalize,
 )
-from .sample_selection import BilevelDataDistiller, DataDistillationSampler
+from .group_lasso import GroupStructureLassoCV
+from .plotting import GroupAssignmentDisplay, RelaxationPathDisplay, SampleMaskDisplay
+from .sample_selection import (
+    BilevelDataDistiller,
+    DataDistillationSampler,
+    HyperCleaner,
+    HyperCleaningSampler,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -20,8 +27,14 @@ __all__ = [
     "Box",
     "Budget",
     "DataDistillationSampler",
+    "GroupAssignmentDisplay",
+    "GroupStructureLassoCV",
+    "HyperCleaner",
+    "HyperCleaningSampler",
     "RelaxAndPenalizeResult",
+    "RelaxationPathDisplay",
     "RowSimplex",
+    "SampleMaskDisplay",
     "penalty",
     "penalty_grad",
     "relax_and_penalize",

@@ -3,5 +3,11 @@
 """Training-row selection: data distillation and hyper-cleaning."""
 
 from ._distiller import BilevelDataDistiller, DataDistillationSampler
+from ._hyper_cleaner import HyperCleaner, HyperCleaningSampler
 
-__all__ = ["BilevelDataDistiller", "DataDistillationSampler"]
+__all__ = [
+    "BilevelDataDistiller",
+    "DataDistillationSampler",
+    "HyperCleaner",
+    "HyperCleaningSampler",
+]

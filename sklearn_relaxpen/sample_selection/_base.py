@@ -104,6 +104,10 @@ class _BaseSampleSelector(BaseEstimator):
         """Extra keyword arguments for :func:`relax_and_penalize`."""
         return {}
 
+    def _optimizer(self):
+        """The inner optimizer passed to the core (subclasses may resolve "auto")."""
+        return self.optimizer
+
     # -- validation ----------------------------------------------------------
     def _validate_X_y(self, X, y):
         return validate_data(
@@ -241,7 +245,7 @@ class _BaseSampleSelector(BaseEstimator):
             theta0,
             feasible_set=feasible_set,
             strategy=self.strategy,
-            optimizer=self.optimizer,
+            optimizer=self._optimizer(),
             eps_init=eps_init,
             eps_decay=self.eps_decay,
             max_stages=self.max_stages,
@@ -312,10 +316,15 @@ class _SelectionMetaEstimatorMixin:
         return self
 
     def _checked_input(self, X):
-        """Validate X against the fit; keep dataframes for the final estimator."""
+        """Check X against the fit; the user's container goes to the estimator.
+
+        The array checks run here (1-D input, number of features, names) but
+        the final estimator receives ``X`` unconverted, so a dataframe keeps
+        its columns and dtypes.
+        """
         check_is_fitted(self)
-        X_checked = validate_data(self, X, reset=False)
-        return X if hasattr(X, "iloc") else X_checked
+        validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
+        return X
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -333,6 +342,57 @@ class _SelectionMetaEstimatorMixin:
         """
         X = self._checked_input(X)
         return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the final estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The final estimator's ``predict_proba``.
+        """
+        X = self._checked_input(X)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the final estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The final estimator's ``predict_log_proba``.
+        """
+        X = self._checked_input(X)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the final estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The final estimator's ``decision_function``.
+        """
+        X = self._checked_input(X)
+        return self.estimator_.decision_function(X)
 
     @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None):

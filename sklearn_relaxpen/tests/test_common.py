@@ -18,9 +18,13 @@ PUBLIC_ESTIMATORS = [
 ]
 
 
+# Smaller fits where the defaults would make each of the ~50 checks slow; the
+# common checks set random_state themselves.
+_FAST_PARAMS = {"GroupStructureLassoCV": {"max_stages": 3, "max_iter": 10}}
+
+
 def _instances():
-    # Defaults as a user gets them; the common checks set random_state.
-    return [cls() for cls in PUBLIC_ESTIMATORS]
+    return [cls(**_FAST_PARAMS.get(cls.__name__, {})) for cls in PUBLIC_ESTIMATORS]
 
 
 def _expected_failed_checks(estimator):
@@ -30,7 +34,13 @@ def _expected_failed_checks(estimator):
 
 def test_public_estimators_are_found():
     names = {cls.__name__ for cls in PUBLIC_ESTIMATORS}
-    assert {"BilevelDataDistiller", "DataDistillationSampler"} <= names
+    assert {
+        "BilevelDataDistiller",
+        "DataDistillationSampler",
+        "GroupStructureLassoCV",
+        "HyperCleaner",
+        "HyperCleaningSampler",
+    } <= names
 
 
 @parametrize_with_checks(
@@ -47,15 +57,23 @@ _REGRESSION_SAMPLER = (
     "imbalanced-learn's check assumes a class-rebalancing sampler; this sampler "
     "selects rows for ridge regression (continuous targets, no sampling_strategy)"
 )
+_CLEANING_SAMPLER = (
+    "imbalanced-learn's check assumes a class-rebalancing sampler "
+    "(sampling_strategy_, one-vs-all targets); this sampler removes mislabelled "
+    "rows of a multiclass target"
+)
+_DENSE_ONLY = (
+    "dense input only: the sparse tag is False and sparse X raises the standard error"
+)
 _IMBLEARN_NOT_APPLICABLE = {
+    ("HyperCleaningSampler", "check_samplers_fit"): _CLEANING_SAMPLER,
+    ("HyperCleaningSampler", "check_samplers_multiclass_ova"): _CLEANING_SAMPLER,
+    ("HyperCleaningSampler", "check_samplers_pandas_sparse"): _DENSE_ONLY,
     ("DataDistillationSampler", "check_target_type"): _REGRESSION_SAMPLER,
     ("DataDistillationSampler", "check_samplers_one_label"): _REGRESSION_SAMPLER,
     ("DataDistillationSampler", "check_samplers_fit"): _REGRESSION_SAMPLER,
     ("DataDistillationSampler", "check_samplers_multiclass_ova"): _REGRESSION_SAMPLER,
-    ("DataDistillationSampler", "check_samplers_pandas_sparse"): (
-        "dense input only: the sparse tag is False and sparse X raises the "
-        "standard error"
-    ),
+    ("DataDistillationSampler", "check_samplers_pandas_sparse"): _DENSE_ONLY,
 }
 
 

@@ -1,0 +1,184 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""GroupStructureLassoCV: conventions, input forms and group recovery."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.feature_selection import SelectFromModel
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_relaxpen.datasets import make_group_structure_regression
+from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
+
+FAST = dict(max_stages=3, max_iter=10, random_state=0)
+
+
+@parametrize_with_checks([GroupStructureLassoCV(**FAST)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def easy():
+    return make_group_structure_regression(
+        n_tasks=40,
+        n_features=8,
+        n_groups=2,
+        n_samples=15,
+        group_sizes="inequal",
+        a=0.5,
+        noise=0.1,
+        random_state=0,
+    )
+
+
+def _fit_kwargs(d):
+    return dict(
+        tasks=d.tasks_train, X_val=d.X_val, y_val=d.y_val, tasks_val=d.tasks_val
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(easy):
+    model = GroupStructureLassoCV(n_groups=2, max_iter=30, random_state=0)
+    return model.fit(easy.X_train, easy.y_train, **_fit_kwargs(easy))
+
+
+def test_group_recovery_easy_instance(easy, fitted):
+    truth = easy.theta.argmax(1)
+    learned = fitted.group_assignment_.argmax(1)
+    assert adjusted_rand_score(truth, learned) == 1.0  # exact up to permutation
+    assert fitted.group_assignment_.dtype == bool
+    assert np.all(fitted.group_assignment_.sum(1) == 1)
+    assert fitted.coef_.shape == (40, 8) and fitted.intercept_.shape == (40,)
+    assert fitted.alpha_ > 0 and fitted.converged_
+    assert sorted(map(tuple, fitted.groups_)) == sorted(map(tuple, easy.groups))
+    assert len(fitted.eps_path_) == len(fitted.dist_path_) == len(fitted.n_iter_path_)
+    assert fitted.n_iter_ == fitted.n_iter_path_.sum() >= 1
+    rel = np.linalg.norm(fitted.coef_ - easy.coef) / np.linalg.norm(easy.coef)
+    assert rel < 0.5
+
+
+def test_groups_accepted_by_downstream_group_lasso(easy, fitted):
+    """groups_ is a partition of the features, in the skglm ``groups=`` format."""
+    groups = fitted.groups_
+    flat = np.sort(np.concatenate(groups))
+    np.testing.assert_array_equal(flat, np.arange(easy.X_train.shape[1]))
+    assert all(g.dtype.kind == "i" and g.ndim == 1 and g.size for g in groups)
+    # A minimal downstream group lasso (block proximal gradient) that consumes
+    # the groups= list, as skglm's GroupLasso does.
+    rows = easy.tasks_train == 0
+    X, y = easy.X_train[rows], easy.y_train[rows]
+    w = np.zeros(X.shape[1])
+    step = 1 / np.linalg.norm(X, 2) ** 2
+    for _ in range(500):
+        w = w - step * X.T @ (X @ w - y)
+        for g in groups:
+            norm = np.linalg.norm(w[g])
+            w[g] *= max(0.0, 1 - step * 0.1 / norm) if norm > 0 else 0.0
+    assert np.isfinite(w).all()
+
+
+def test_select_from_model(easy, fitted):
+    selector = SelectFromModel(
+        fitted,
+        prefit=True,
+        threshold=0.5,
+        importance_getter=lambda e: e.group_assignment_.any(1),
+    )
+    assert selector.transform(easy.X_train).shape == easy.X_train.shape
+    sfm = SelectFromModel(fitted, prefit=True)  # norm of coef_ across tasks
+    mask = sfm.get_support()
+    assert mask.shape == (8,) and mask.any()
+
+
+def test_predict_per_task_and_shared(easy, fitted):
+    pred = fitted.predict(easy.X_test, tasks=easy.tasks_test)
+    assert pred.shape == (easy.X_test.shape[0],)
+    assert fitted.score(easy.X_test, easy.y_test, tasks=easy.tasks_test) > 0.5
+    with pytest.raises(ValueError, match="tasks"):
+        fitted.predict(easy.X_test)
+    with pytest.raises(ValueError, match="Unknown task"):
+        fitted.predict(easy.X_test[:2], tasks=[0, 99])
+    # Shared design: y of shape (n, T).
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 6))
+    W = np.zeros((6, 3))
+    W[:3] = rng.standard_normal((3, 3))
+    Y = X @ W + 0.01 * rng.standard_normal((40, 3))
+    model = GroupStructureLassoCV(n_groups=2, **FAST).fit(X, Y)
+    assert model.predict(X).shape == (40, 3) and model.coef_.shape == (3, 6)
+
+
+def test_n_jobs_identical(easy):
+    params = dict(n_groups=2, max_stages=2, max_iter=5, random_state=0)
+    a = GroupStructureLassoCV(n_jobs=1, **params)
+    b = GroupStructureLassoCV(n_jobs=2, **params)
+    # 130 tasks: three chunks of tasks.
+    d = make_group_structure_regression(
+        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
+    )
+    for m in (a, b):
+        m.fit(d.X_train, d.y_train, tasks=d.tasks_train)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.theta_relaxed_, b.theta_relaxed_)
+    assert a.alpha_ == b.alpha_
+
+
+def test_pipeline_gridsearch_pandas(easy):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.standard_normal((30, 4)), columns=list("abcd"))
+    Y = np.c_[X["a"] + X["b"], X["a"] - X["b"]]
+    pipe = make_pipeline(StandardScaler(), GroupStructureLassoCV(**FAST))
+    pipe.fit(X, Y)
+    assert pipe.predict(X).shape == (30, 2)
+    model = GroupStructureLassoCV(**FAST).fit(X, Y)
+    np.testing.assert_array_equal(model.feature_names_in_, list("abcd"))
+    search = GridSearchCV(
+        GroupStructureLassoCV(**FAST), {"strategy": ["penalize", "round"]}, cv=2
+    )
+    search.fit(X.to_numpy(), Y)
+    assert search.best_params_["strategy"] in ("penalize", "round")
+
+
+def test_bad_input(easy):
+    X, y, tasks = easy.X_train, easy.y_train, easy.tasks_train
+    with pytest.raises(ValueError, match="n_groups"):
+        GroupStructureLassoCV(n_groups=0).fit(X, y, tasks=tasks)
+    with pytest.raises(ValueError, match="n_groups=9"):
+        GroupStructureLassoCV(n_groups=9).fit(X, y, tasks=tasks)
+    with pytest.raises(ValueError, match="tasks"):
+        GroupStructureLassoCV(**FAST).fit(X, y, tasks=tasks[:-1])
+    single = tasks.copy()
+    single[0] = 999  # a task with a single row
+    with pytest.raises(ValueError, match="n_samples=1"):
+        GroupStructureLassoCV(**FAST).fit(X, y, tasks=single)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GroupStructureLassoCV(**FAST).fit(X_nan, y, tasks=tasks)
+    with pytest.raises(ValueError, match="tasks_val"):
+        GroupStructureLassoCV(**FAST).fit(
+            X, y, tasks=tasks, X_val=easy.X_val, y_val=easy.y_val
+        )
+    with pytest.raises(ValueError, match="alpha_bounds"):
+        GroupStructureLassoCV(alpha_bounds=(2.0, 1.0), **FAST).fit(X, y, tasks=tasks)
+
+
+def test_inputs_not_modified_and_reproducible(easy):
+    args = [easy[k].copy() for k in ("X_train", "y_train", "tasks_train")]
+    before = [a.copy() for a in args]
+    m1 = GroupStructureLassoCV(n_groups=2, cv=3, **FAST).fit(
+        args[0], args[1], tasks=args[2]
+    )
+    for a, b in zip(args, before):
+        np.testing.assert_array_equal(a, b)
+    m2 = clone(m1).fit(args[0], args[1], tasks=args[2])
+    np.testing.assert_array_equal(m1.coef_, m2.coef_)
+    np.testing.assert_array_equal(m1.theta_relaxed_, m2.theta_relaxed_)

@@ -1,0 +1,213 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Lower-level solver and hypergradient of the soft-group lasso."""
+
+import numpy as np
+import pytest
+
+from sklearn_relaxpen._bilevel.group_lasso import (
+    GroupStructureProblem,
+    TaskChunk,
+    _Data,
+    chunk_value_and_grad,
+    solve_lower,
+)
+
+ETA = 1e-3
+
+
+def _problem(seed=0, n_tasks=5, n_samples=12, n_features=9, shared=False, labels=None):
+    rng = np.random.RandomState(seed)
+    shape = (n_samples, n_features) if shared else (n_tasks, n_samples, n_features)
+    X, X_val = rng.standard_normal(shape), rng.standard_normal(shape)
+    W = rng.standard_normal((n_tasks, n_features))
+    if labels is None:
+        W *= rng.uniform(size=W.shape) < 0.4
+    else:  # one active group per task
+        W *= labels[None, :] == rng.randint(labels.max() + 1, size=(n_tasks, 1))
+    sub = "np,tp->tn" if shared else "tnp,tp->tn"
+    y = np.einsum(sub, X, W) + 0.1 * rng.standard_normal((n_tasks, n_samples))
+    y_val = np.einsum(sub, X_val, W) + 0.1 * rng.standard_normal((n_tasks, n_samples))
+    weight = np.full(n_tasks, 1.0 / (2 * n_tasks * n_samples))
+    return TaskChunk(X, y, X_val, y_val, weight)
+
+
+def _value(chunk, theta, alpha):
+    return chunk_value_and_grad(chunk, theta, alpha, ETA, need_grad=False, tol=1e-14)[0]
+
+
+def _objective(chunk, W, theta, alpha):
+    Q, c, yy = chunk.gram()
+    QW = W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
+    smooth = 0.5 * np.sum(W * QW, 1) - np.sum(c * W, 1) + 0.5 * yy
+    pen = alpha * np.sqrt((W * W) @ (theta * theta)).sum(1)
+    return smooth + 0.5 * ETA * np.sum(W * W, 1) + pen
+
+
+def _ista(chunk, theta_binary, alpha, n_iter=20000):
+    """Reference solver for one-hot theta: proximal gradient (group soft-thr.)."""
+    Q, c, _ = chunk.gram()
+    labels = theta_binary.argmax(1)
+    n_tasks, n_features = c.shape
+    lip = np.max(np.linalg.eigvalsh(np.broadcast_to(Q, (n_tasks,) + Q.shape[-2:])))
+    step = 1.0 / (lip + ETA)
+    W = np.zeros((n_tasks, n_features))
+    for _ in range(n_iter):
+        QW = W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
+        V = W - step * (QW - c + ETA * W)
+        for g in np.unique(labels):
+            cols = labels == g
+            norm = np.linalg.norm(V[:, cols], axis=1, keepdims=True)
+            V[:, cols] *= np.maximum(1 - step * alpha / np.maximum(norm, 1e-300), 0)
+        W = V
+    return W
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_solver_matches_reference_on_binary_theta(shared):
+    chunk = _problem(shared=shared)
+    rng = np.random.RandomState(1)
+    theta = np.eye(3)[rng.randint(3, size=9)]
+    alpha = 1.5
+    data = _Data(*chunk.gram())
+    W, zero, conv, _ = solve_lower(data, theta, alpha, ETA, tol=1e-14)
+    assert conv.all()
+    W_ref = _ista(chunk, theta, alpha)
+    np.testing.assert_allclose(W, W_ref, atol=1e-6)
+    # Exact zeros: groups reported zero are exactly zero.
+    norms = np.sqrt((W * W) @ theta)
+    assert zero.any()
+    assert np.all(norms[zero] == 0)
+    # No objective value below the solution along random perturbations.
+    f0 = _objective(chunk, W, theta, alpha)
+    for _ in range(5):
+        f1 = _objective(chunk, W + 1e-4 * rng.standard_normal(W.shape), theta, alpha)
+        assert np.all(f1 >= f0 - 1e-12)
+
+
+def test_warm_start_gives_same_solution():
+    chunk = _problem(seed=3)
+    rng = np.random.RandomState(0)
+    theta = rng.uniform(size=(9, 3))
+    theta /= theta.sum(1, keepdims=True)
+    data = _Data(*chunk.gram())
+    W1, z1, c1, _ = solve_lower(data, theta, 0.7, ETA, tol=1e-14)
+    theta2 = theta * (1 + 0.05 * rng.uniform(size=theta.shape))
+    W2, z2, c2, _ = solve_lower(data, theta2, 0.75, ETA, W0=W1, zero0=z1, tol=1e-14)
+    W3, z3, c3, _ = solve_lower(data, theta2, 0.75, ETA, tol=1e-14)
+    assert c1.all() and c2.all() and c3.all()
+    np.testing.assert_allclose(W2, W3, atol=1e-10)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_hypergradient_interior_theta(shared):
+    chunk = _problem(seed=2, shared=shared)
+    rng = np.random.RandomState(0)
+    theta = rng.uniform(0.2, 1.0, size=(9, 3))
+    theta /= theta.sum(1, keepdims=True)
+    alpha = 1.0
+    value, g_theta, g_alpha, state, info = chunk_value_and_grad(
+        chunk, theta, alpha, ETA, tol=1e-14
+    )
+    assert info["converged"].all()
+    assert not state[1].any()  # all groups nonzero for an interior theta
+    h = 1e-6
+    fd = np.zeros_like(theta)
+    for idx in np.ndindex(theta.shape):
+        e = np.zeros_like(theta)
+        e[idx] = h
+        fd[idx] = (
+            _value(chunk, theta + e, alpha) - _value(chunk, theta - e, alpha)
+        ) / (2 * h)
+    np.testing.assert_allclose(g_theta, fd, rtol=1e-5, atol=1e-8 * np.abs(fd).max())
+    fd_alpha = (_value(chunk, theta, alpha + h) - _value(chunk, theta, alpha - h)) / (
+        2 * h
+    )
+    np.testing.assert_allclose(g_alpha, fd_alpha, rtol=1e-5)
+
+
+def test_hypergradient_near_binary_theta_with_zero_groups():
+    """Near-binary theta with exact zeros: some groups vanish for some tasks.
+
+    Entries with theta_kl > 0 and entries of nonzero groups are checked with
+    central differences; entries theta_kl = 0 of a zero group (where G has a
+    kink, like |theta_kl|) with one-sided (Richardson) differences.
+    """
+    rng = np.random.RandomState(0)
+    labels = rng.randint(3, size=12)
+    chunk = _problem(seed=0, n_tasks=6, n_samples=15, n_features=12, labels=labels)
+    theta = np.eye(3)[labels]
+    theta[0] = [0.7, 0.3, 0.0]
+    theta[1] = [0.0, 0.9, 0.1]
+    theta[2] = [0.05, 0.0, 0.95]
+    alpha = 2.0
+    value, g_theta, g_alpha, (W, zero), info = chunk_value_and_grad(
+        chunk, theta, alpha, ETA, tol=1e-14
+    )
+    assert info["converged"].all()
+    assert zero.any() and not zero.all(axis=1).any()  # some zero, not all
+    free = ~((zero.astype(float) @ (theta > 0).T) > 0)
+    kink = np.zeros(theta.shape, dtype=bool)  # (k, l): free feature, zero group
+    for t in range(zero.shape[0]):
+        kink |= np.outer(free[t] & (W[t] != 0), zero[t])
+    assert kink.any()
+    h = 1e-6
+    n_checked_one_sided = 0
+    for idx in np.ndindex(theta.shape):
+        e = np.zeros_like(theta)
+        e[idx] = h
+        if theta[idx] == 0 and kink[idx]:
+            # G is very curved right of the kink: a smaller step is needed.
+            e[idx] = 1e-8
+            fd = (
+                4 * _value(chunk, theta + e / 2, alpha)
+                - 3 * value
+                - _value(chunk, theta + e, alpha)
+            ) / 1e-8
+            n_checked_one_sided += 1
+        else:
+            fd = (_value(chunk, theta + e, alpha) - _value(chunk, theta - e, alpha)) / (
+                2 * h
+            )
+        assert g_theta[idx] == pytest.approx(fd, rel=1e-4, abs=1e-7), idx
+    assert n_checked_one_sided > 0
+    fd_alpha = (_value(chunk, theta, alpha + h) - _value(chunk, theta, alpha - h)) / (
+        2 * h
+    )
+    assert g_alpha == pytest.approx(fd_alpha, rel=1e-5)
+
+
+def test_problem_log_parametrization_and_chunks():
+    """GroupStructureProblem sums chunks and differentiates in log(alpha)."""
+    chunks = [_problem(seed=s) for s in range(3)]
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    rng = np.random.RandomState(0)
+    theta = rng.uniform(0.2, 1, size=(9, 3))
+    theta /= theta.sum(1, keepdims=True)
+    lam = np.array([np.log(0.8)])
+    value, g_theta, g_lam = problem.value_and_grad(theta, lam)
+    parts = [chunk_value_and_grad(c, theta, 0.8, ETA, tol=1e-14) for c in chunks]
+    assert value == pytest.approx(sum(p[0] for p in parts), rel=1e-12)
+    np.testing.assert_allclose(g_theta, sum(p[1] for p in parts), rtol=1e-8)
+    assert g_lam.shape == (1,)
+    h = 1e-6
+    fd = (problem.value(theta, lam + h) - problem.value(theta, lam - h)) / (2 * h)
+    assert g_lam[0] == pytest.approx(fd, rel=1e-5)
+    assert problem.solutions().shape == (15, 9)
+
+
+def test_problem_n_jobs_identical():
+    chunks = [_problem(seed=s) for s in range(3)]
+    rng = np.random.RandomState(0)
+    theta = rng.uniform(size=(9, 3))
+    theta /= theta.sum(1, keepdims=True)
+    out = []
+    for n_jobs in (1, 2):
+        problem = GroupStructureProblem(chunks, ETA, n_jobs=n_jobs)
+        first = problem.value_and_grad(theta, np.array([0.0]))
+        second = problem.value_and_grad(theta * 0.9 + 0.1 / 3, np.array([0.1]))
+        out.append((first, second))
+    for a, b in zip(out[0], out[1]):
+        assert a[0] == b[0]
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[2], b[2])
