@@ -22,6 +22,7 @@ from .._bilevel.group_lasso import (
     solve_lower,
 )
 from .._core import RowSimplex, relax_and_penalize
+from ..utils._paths import set_path_attributes
 from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
 
 __all__ = ["GroupStructureLassoCV"]
@@ -154,12 +155,12 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
     eps_path_, objective_path_, penalty_path_, dist_path_ : ndarray
         Per stage: ``eps``, validation objective ``G``, penalty ``phi`` and
         distance to the binary set at the end of the stage.
-    val_loss_path_ : ndarray
-        Same as ``objective_path_``.
     n_iter_path_ : ndarray of int
         Iterations per stage.
     objective_history_ : ndarray
         ``G`` at every upper-level iteration.
+    time_history_ : ndarray
+        Cumulative wall time in seconds at every upper-level iteration.
     converged_ : bool
         Whether ``theta`` became binary within ``tol`` (``"penalize"``) or the
         relaxed stage converged (``"round"``), and every lower-level solve
@@ -541,14 +542,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             np.flatnonzero(col) for col in self.group_assignment_.T if col.any()
         ]
         self.theta_relaxed_ = np.asarray(res.theta_relaxed)
-        self.n_iter_ = int(res.n_iter)
-        self.eps_path_ = res.eps_path
-        self.objective_path_ = res.objective_path
-        self.val_loss_path_ = res.objective_path
-        self.penalty_path_ = res.penalty_path
-        self.dist_path_ = res.dist_path
-        self.n_iter_path_ = res.n_iter_path
-        self.objective_history_ = res.objective_history
+        set_path_attributes(self, res)
         lower_ok = problem.all_converged and refit_ok
         if not lower_ok:
             warnings.warn(

@@ -20,6 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core import Box, Budget, relax_and_penalize
+from ..utils._paths import set_path_attributes
 from ..utils._sklearn_api import Interval, RealNotInt, StrOptions
 
 try:  # imbalanced-learn registers ``fit_resample`` for metadata routing on import.
@@ -266,14 +267,7 @@ class _BaseSampleSelector(BaseEstimator):
         self.theta_relaxed_[candidates] = result.theta_relaxed
         self.val_loss_ = result.objective
         self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.eps_path_ = result.eps_path
-        self.objective_path_ = result.objective_path
-        self.penalty_path_ = result.penalty_path
-        self.dist_path_ = result.dist_path
-        self.n_iter_path_ = result.n_iter_path
-        self.objective_history_ = result.objective_history
-        self.time_history_ = result.time_history
+        set_path_attributes(self, result)
         return X_out, y_out
 
     def _validate_targets(self, y):
