@@ -320,10 +320,11 @@ def _clip_shift(a, cost, t):
 def _budget_threshold_newton(a, cost, tau, max_iter):
     """Solve ``cost . clip(a - t cost, 0, 1) = tau`` for t by safeguarded Newton.
 
-    The root is kept in a bracket ``[lo, hi]``. After each step, the elements
-    whose state (at 0, free, at 1) is the same everywhere in the bracket are
-    folded into running sums and dropped, so later steps only touch the
-    undecided elements (the breakpoint-reduction idea of Kiwiel, 2008): the
+    The root is kept in a bracket ``[lo, hi]``. An element at 0 at the new
+    ``lo`` stays at 0 for every larger t, and one at 1 at the new ``hi`` stays
+    at 1 for every smaller t: after each step those are folded into running
+    sums and dropped, so later steps touch only the undecided elements (the
+    breakpoint-reduction idea of Kiwiel, 2008). With a good starting point the
     expected total work is a few passes over the data. Returns None if the
     iteration cap is reached.
     """
@@ -331,9 +332,11 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
     c = None if unit else cost
     lo = float(np.min(a - 1.0 if unit else (a - 1.0) / c))  # g(lo) >= 0
     hi = float(np.max(a if unit else a / c))  # g(hi) <= 0
-    # Sums over the elements already decided: cost at 1, and c.a, c.c free.
-    fixed_upper = fixed_ca = fixed_c2 = 0.0
-    t = min(max(_budget_threshold_guess(a, cost, tau), lo), hi)
+    t, exact = _budget_threshold_guess(a, cost, tau, lo, hi)
+    if exact:
+        return t
+    t = min(max(t, lo), hi)
+    fixed_upper = 0.0  # total cost of the dropped elements that sit at 1
     atol = 1e-12 * max(tau, 1.0)
     for _ in range(max_iter):
         z = a - t if unit else a - t * c
@@ -341,62 +344,63 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
         free = (z > 0.0) & ~upper
         # Sums over the free set via masked products (no gathers).
         if unit:
-            upper_c = fixed_upper + np.count_nonzero(upper)
-            free_c2 = fixed_c2 + np.count_nonzero(free)
-            free_ca = fixed_ca + float(np.multiply(a, free).sum())
+            upper_c = np.count_nonzero(upper)
+            free_c2 = np.count_nonzero(free)
+            free_ca = float(np.multiply(a, free).sum())
         else:
-            upper_c = fixed_upper + float(np.multiply(c, upper).sum())
-            free_c2 = fixed_c2 + float(np.multiply(c * c, free).sum())
-            free_ca = fixed_ca + float(np.multiply(c * a, free).sum())
-        value = upper_c + free_ca - t * free_c2 - tau
+            upper_c = float(np.multiply(c, upper).sum())
+            free_c2 = float(np.multiply(c * c, free).sum())
+            free_ca = float(np.multiply(c * a, free).sum())
+        value = fixed_upper + upper_c + free_ca - t * free_c2 - tau
         if abs(value) <= atol:
             return t
-        if value > 0:
-            lo = t
-        else:
-            hi = t
         # Exact root of the linear piece of the current partition.
-        t_new = (free_ca + upper_c - tau) / free_c2 if free_c2 > 0 else np.nan
+        t_new = (
+            (fixed_upper + upper_c + free_ca - tau) / free_c2 if free_c2 > 0 else np.nan
+        )
+        if value > 0:
+            lo, keep = t, z > 0.0
+        else:
+            hi, keep = t, ~upper
+            fixed_upper += upper_c
         if not lo < t_new < hi:
             t_new = 0.5 * (lo + hi)
         if t_new == t:
             return t
         t = t_new
-        # Fold in the elements whose state no longer depends on t in [lo, hi].
-        z_hi = a - hi if unit else a - hi * c
-        z_lo = a - lo if unit else a - lo * c
-        at_one = z_hi >= 1.0
-        at_free = (z_hi > 0.0) & (z_lo < 1.0)
-        undecided = ~(at_one | at_free | (z_lo <= 0.0))
-        if unit:
-            fixed_upper += np.count_nonzero(at_one)
-            fixed_ca += float(np.multiply(a, at_free).sum())
-            fixed_c2 += np.count_nonzero(at_free)
-        else:
-            fixed_upper += float(np.multiply(c, at_one).sum())
-            fixed_ca += float(np.multiply(c * a, at_free).sum())
-            fixed_c2 += float(np.multiply(c * c, at_free).sum())
-            c = c[undecided]
-        a = a[undecided]
+        a = a[keep]
+        if not unit:
+            c = c[keep]
     return None
 
 
-def _budget_threshold_guess(a, cost, tau, sample_size=2048):
-    """Starting threshold for the Newton iteration.
+def _budget_threshold_guess(a, cost, tau, lo, hi, sample_size=2048):
+    """Starting threshold for the Newton iteration, and whether it is exact.
 
-    Large inputs: the exact threshold of a regular subsample with the budget
-    scaled to it (a quantile-like estimate, usually within a few breakpoints
-    of the root, so one or two full passes finish the job). Small inputs: the
-    threshold that would be exact if every element were free.
+    First the threshold that is exact if every element is free; with unit
+    costs the bracket ``lo = min(a) - 1``, ``hi = max(a)`` tells at no extra
+    cost whether every element is indeed free there (the common case of an
+    iterate that moved little). Otherwise, for large inputs, the exact
+    threshold of a regular subsample with the budget scaled to it (a
+    quantile-like estimate, usually a few breakpoints from the root).
     """
     m = a.shape[0]
-    c = np.ones(m) if cost is None else cost
+    if cost is None:
+        t_free = (float(a.sum()) - tau) / m
+        if hi - 1.0 < t_free < lo + 1.0:
+            return t_free, True
+    else:
+        t_free = (float(cost @ a) - tau) / float(cost @ cost)
     if m <= 2 * sample_size:
-        return (float(c @ a) - tau) / float(c @ c)
+        return t_free, False
     rows = slice(None, None, m // sample_size)
-    sub_a, sub_c = a[rows], c[rows]
-    sub_tau = tau * float(sub_c.sum()) / float(c.sum())
-    return _budget_threshold_sort(sub_a, sub_c, sub_tau)
+    sub_a = a[rows]
+    if cost is None:
+        sub_c, sub_tau = np.ones(sub_a.shape[0]), tau * sub_a.shape[0] / m
+    else:
+        sub_c = cost[rows]
+        sub_tau = tau * float(sub_c.sum()) / float(cost.sum())
+    return _budget_threshold_sort(sub_a, sub_c, sub_tau), False
 
 
 def _budget_threshold_sort(a, c, tau):
