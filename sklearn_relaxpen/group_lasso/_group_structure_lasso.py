@@ -127,6 +127,13 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         Seeds the initial ``theta`` and the ``cv`` split.
     verbose : int, default=0
         0 is silent, 1 prints one line per stage.
+    warm_start : bool, default=False
+        When True and already fitted with the same ``n_groups`` and number of
+        features, start from the previous ``theta_relaxed_`` and ``alpha_``
+        (and, after a ``"penalize"`` fit, its last ``eps``), with the same
+        ``cv`` split. Fitting ``strategy="round"`` first and then
+        ``strategy="penalize"`` with ``warm_start=True`` runs the penalty
+        stages from a converged relaxation.
 
     Attributes
     ----------
@@ -246,6 +253,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -268,6 +276,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.n_groups = n_groups
         self.strategy = strategy
@@ -286,6 +295,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -500,8 +510,16 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         else:
             Y_val = None
 
+        L = self.n_groups
+        warm = (
+            self.warm_start
+            and hasattr(self, "theta_relaxed_")
+            and self.theta_relaxed_.shape == (n_features, L)
+        )
         rng = check_random_state(self.random_state)
-        seed = rng.randint(np.iinfo(np.int32).max)
+        # The split seed is drawn once and reused by warm starts (same split).
+        seed = self._split_seed if warm else rng.randint(np.iinfo(np.int32).max)
+        self._split_seed = seed
         shared = tasks is None
         units = self._build_units(
             X, Y, rows, X_val, Y_val, rows_val, shared, np.random.RandomState(seed)
@@ -510,10 +528,14 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         alpha_max = max(alpha_max, np.finfo(float).tiny * 1e10)
         low, high = self._alpha_box(alpha_max)
         alpha0 = self.alpha_init if self.alpha_init is not None else 0.1 * alpha_max
+        eps_init = self.eps_init
+        if warm:
+            theta0, alpha0 = self.theta_relaxed_, self.alpha_
+            if self.strategy == "penalize" and np.isfinite(self.eps_path_[-1]):
+                eps_init = float(self.eps_path_[-1])
+        else:
+            theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
         alpha0 = float(np.clip(alpha0, low, high))
-
-        L = self.n_groups
-        theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
         problem = GroupStructureProblem(chunks, self.eta, n_jobs=self.n_jobs)
         with threadpool_limits(limits=1, user_api="blas"):
             res = relax_and_penalize(
@@ -524,7 +546,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
                 lam_bounds=(np.log(low), np.log(high)),
                 strategy=self.strategy,
                 optimizer=self.optimizer,
-                eps_init=self.eps_init,
+                eps_init=eps_init,
                 eps_decay=self.eps_decay,
                 max_stages=self.max_stages,
                 max_iter=self.max_iter,

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """GroupStructureLassoCV: conventions, input forms and group recovery."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import SelectFromModel
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
@@ -182,3 +185,38 @@ def test_inputs_not_modified_and_reproducible(easy):
     m2 = clone(m1).fit(args[0], args[1], tasks=args[2])
     np.testing.assert_array_equal(m1.coef_, m2.coef_)
     np.testing.assert_array_equal(m1.theta_relaxed_, m2.theta_relaxed_)
+
+
+def test_warm_start_continues_and_round_then_penalize(easy):
+    kwargs = _fit_kwargs(easy)
+    est = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(easy.X_train, easy.y_train, **kwargs)
+    last_eps, relaxed = est.eps_path_[-1], est.theta_relaxed_.copy()
+    est.set_params(warm_start=True, max_stages=6, max_iter=50)
+    est.fit(easy.X_train, easy.y_train, **kwargs)
+    assert est.eps_path_[0] == pytest.approx(last_eps)  # continued, not restarted
+    assert est.dist_path_[-1] <= est.tol
+    # a cold fit from the same seed does not see the first fit
+    cold = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        cold.fit(easy.X_train, easy.y_train, **kwargs)
+    np.testing.assert_allclose(cold.theta_relaxed_, relaxed)
+
+    # round first, then the penalty stages from the converged relaxation
+    two_phase = GroupStructureLassoCV(2, strategy="round", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two_phase.fit(easy.X_train, easy.y_train, **kwargs)
+        two_phase.set_params(strategy="penalize", warm_start=True)
+        two_phase.fit(easy.X_train, easy.y_train, **kwargs)
+    assert two_phase.dist_path_[-1] <= two_phase.tol
+    assert np.all(two_phase.group_assignment_.sum(axis=1) == 1)
+    # "auto" eps was computed at the round fit's relaxed solution, not at the
+    # random start of a cold penalize fit
+    cold_penalize = GroupStructureLassoCV(2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cold_penalize.fit(easy.X_train, easy.y_train, **kwargs)
+    assert np.isfinite(two_phase.eps_path_[0])
+    assert two_phase.eps_path_[0] != pytest.approx(cold_penalize.eps_path_[0])
