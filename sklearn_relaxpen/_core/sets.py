@@ -330,7 +330,7 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
     """
     unit = cost is None
     c = None if unit else cost
-    lo = float(np.min(a - 1.0 if unit else (a - 1.0) / c))  # g(lo) >= 0
+    lo = float(np.min(a) - 1.0 if unit else np.min((a - 1.0) / c))  # g(lo) >= 0
     hi = float(np.max(a if unit else a / c))  # g(hi) <= 0
     t, exact = _budget_threshold_guess(a, cost, tau, lo, hi)
     if exact:
@@ -338,19 +338,23 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
     t = min(max(t, lo), hi)
     fixed_upper = 0.0  # total cost of the dropped elements that sit at 1
     atol = 1e-12 * max(tau, 1.0)
+    c2 = None if unit else c * c
     for _ in range(max_iter):
         z = a - t if unit else a - t * c
         upper = z >= 1.0
         free = (z > 0.0) & ~upper
-        # Sums over the free set via masked products (no gathers).
+        # On the free set a = z + t c, so c.a = c.z + t c.c there; c.z over
+        # the free set is c.clip(z, 0, 1) minus the cost at 1 (float-only ops).
+        np.clip(z, 0.0, 1.0, out=z)
         if unit:
             upper_c = np.count_nonzero(upper)
             free_c2 = np.count_nonzero(free)
-            free_ca = float(np.multiply(a, free).sum())
+            free_cz = float(z.sum()) - upper_c
         else:
-            upper_c = float(np.multiply(c, upper).sum())
-            free_c2 = float(np.multiply(c * c, free).sum())
-            free_ca = float(np.multiply(c * a, free).sum())
+            upper_c = float(c[upper].sum())
+            free_c2 = float(c2[free].sum())
+            free_cz = float(c @ z) - upper_c
+        free_ca = free_cz + t * free_c2
         value = fixed_upper + upper_c + free_ca - t * free_c2 - tau
         if abs(value) <= atol:
             return t
@@ -370,7 +374,7 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
         t = t_new
         a = a[keep]
         if not unit:
-            c = c[keep]
+            c, c2 = c[keep], c2[keep]
     return None
 
 
