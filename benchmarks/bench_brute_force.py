@@ -13,34 +13,16 @@ round, and where each finds the exact optimum.
 """
 
 import argparse
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_relaxpen import Budget, relax_and_penalize
-from sklearn_relaxpen._core.tests.test_method import (
-    _FAMILIES,
-    _enumerate_best,
-    _random_ridge_selection,
-)
+from sklearn_relaxpen._core.tests.test_method import _FAMILIES, _brute_force_runs
 
 
-def relative_gaps(n_features, k, noise, seeds, m=12):
+def relative_gaps(n_features, k, noise, seeds):
     gaps = {"penalize": [], "round": []}
-    for seed in range(seeds):
-        problem = _random_ridge_selection(seed, m=m, d=n_features, noise=noise)
-        best = _enumerate_best(problem, m, k)
-        for strategy in gaps:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                res = relax_and_penalize(
-                    problem,
-                    np.full(m, k / m),
-                    feasible_set=Budget(k),
-                    strategy=strategy,
-                )
-            gaps[strategy].append(res.objective / best - 1)
+    for strategy, res, best in _brute_force_runs(n_features, k, noise, seeds):
+        gaps[strategy].append(res.objective / best - 1)
     return {key: np.array(value) for key, value in gaps.items()}
 
 

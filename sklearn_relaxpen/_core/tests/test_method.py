@@ -80,6 +80,27 @@ _FAMILIES = [
 ]
 
 
+def _brute_force_runs(n_features, k, noise, n_seeds, m=12):
+    """Yield ``(strategy, result, best objective)`` over seeded problems.
+
+    Each problem selects ``k`` of ``m`` rows; ``best`` comes from enumerating
+    every feasible subset. Shared with ``benchmarks/bench_brute_force.py``.
+    """
+    for seed in range(n_seeds):
+        problem = _random_ridge_selection(seed, m=m, d=n_features, noise=noise)
+        best = _enumerate_best(problem, m, k)
+        for strategy in ("penalize", "round"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = relax_and_penalize(
+                    problem,
+                    np.full(m, k / m),
+                    feasible_set=Budget(k),
+                    strategy=strategy,
+                )
+            yield strategy, res, best
+
+
 def test_penalize_vs_round_vs_brute_force_ridge_selection():
     """12 binary variables, all feasible points enumerated (up to 924).
 
@@ -88,25 +109,13 @@ def test_penalize_vs_round_vs_brute_force_ridge_selection():
     relative gaps to the optimum, pooled over 5 problem families x 20 seeds,
     and count the problems where penalize is at least as good.
     """
-    m = 12
     gaps = {"penalize": [], "round": []}
     for n_features, k, noise in _FAMILIES:
-        for seed in range(20):
-            problem = _random_ridge_selection(seed, m=m, d=n_features, noise=noise)
-            best = _enumerate_best(problem, m, k)
-            for strategy in gaps:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    res = relax_and_penalize(
-                        problem,
-                        np.full(m, k / m),
-                        feasible_set=Budget(k),
-                        strategy=strategy,
-                    )
-                assert set(np.unique(res.theta)) <= {0.0, 1.0}
-                assert res.theta.sum() == k
-                assert res.objective >= best - 1e-12
-                gaps[strategy].append(res.objective / best - 1)
+        for strategy, res, best in _brute_force_runs(n_features, k, noise, 20):
+            assert set(np.unique(res.theta)) <= {0.0, 1.0}
+            assert res.theta.sum() == k
+            assert res.objective >= best - 1e-12
+            gaps[strategy].append(res.objective / best - 1)
     penalize, rounded = np.array(gaps["penalize"]), np.array(gaps["round"])
     assert penalize.mean() <= rounded.mean()
     assert np.mean(penalize <= rounded + 1e-12) > 0.5
