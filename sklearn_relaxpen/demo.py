@@ -96,6 +96,21 @@ class _Figures:
         self.saved.append(path)
 
 
+def _save_selection_figures(figures, fitted, prefix, corrupted=None):
+    """Relaxation paths (penalize over round) and sample masks of a selector."""
+    if figures.plt is None:
+        return
+    from sklearn_relaxpen.plotting import RelaxationPathDisplay, SampleMaskDisplay
+
+    path = RelaxationPathDisplay.from_estimator(fitted["penalize"])
+    RelaxationPathDisplay.from_estimator(fitted["round"], ax=path.axes_)
+    figures.save(path.figure_, f"{prefix}_relaxation_path.png")
+    fig, axes = figures.plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+    for ax, strategy in zip(axes, ("penalize", "round")):
+        SampleMaskDisplay.from_estimator(fitted[strategy], corrupted=corrupted, ax=ax)
+    figures.save(fig, f"{prefix}_sample_mask.png")
+
+
 # ------------------------------------------------------------ distillation
 def demo_distiller(seed, quick, figures):
     """Data distillation on the diabetes data (paper section 5.2)."""
@@ -161,16 +176,7 @@ def demo_distiller(seed, quick, figures):
         ],
         rows,
     )
-    if figures.plt is not None:
-        from sklearn_relaxpen.plotting import RelaxationPathDisplay, SampleMaskDisplay
-
-        path = RelaxationPathDisplay.from_estimator(fitted["penalize"])
-        RelaxationPathDisplay.from_estimator(fitted["round"], ax=path.axes_)
-        figures.save(path.figure_, "distiller_relaxation_path.png")
-        fig, axes = figures.plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-        for ax, strategy in zip(axes, ("penalize", "round")):
-            SampleMaskDisplay.from_estimator(fitted[strategy], ax=ax)
-        figures.save(fig, "distiller_sample_mask.png")
+    _save_selection_figures(figures, fitted, "distiller")
     return rows
 
 
@@ -272,16 +278,7 @@ def demo_hyper_cleaner(seed, quick, figures):
         ["method", "test acc", "rows kept", "recall", "precision", "time"],
         rows,
     )
-    if figures.plt is not None:
-        from sklearn_relaxpen.plotting import RelaxationPathDisplay, SampleMaskDisplay
-
-        path = RelaxationPathDisplay.from_estimator(fitted["penalize"])
-        RelaxationPathDisplay.from_estimator(fitted["round"], ax=path.axes_)
-        figures.save(path.figure_, "hyper_cleaner_relaxation_path.png")
-        fig, axes = figures.plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-        for ax, strategy in zip(axes, ("penalize", "round")):
-            SampleMaskDisplay.from_estimator(fitted[strategy], corrupted=flipped, ax=ax)
-        figures.save(fig, "hyper_cleaner_sample_mask.png")
+    _save_selection_figures(figures, fitted, "hyper_cleaner", corrupted=flipped)
     return rows
 
 

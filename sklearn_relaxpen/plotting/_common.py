@@ -33,6 +33,15 @@ def _check_fitted_with(estimator, attributes, display):
         )
 
 
+def _estimator_name(estimator, name=None):
+    """``name``, or ``"<class name> (<strategy>)"`` for a fitted estimator."""
+    if name is not None:
+        return name
+    name = type(estimator).__name__
+    strategy = estimator.get_params(deep=False).get("strategy")
+    return name if strategy is None else f"{name} ({strategy})"
+
+
 def _new_axes(ax, shape, caller, figsize):
     """Return (figure, 1-D object array of axes), creating them if ``ax`` is None.
 

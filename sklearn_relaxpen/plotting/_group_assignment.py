@@ -5,7 +5,7 @@
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._common import _check_fitted_with, _new_axes
+from ._common import _check_fitted_with, _estimator_name, _new_axes
 
 
 def _match_columns(assignment, oracle):
@@ -145,11 +145,7 @@ class GroupAssignmentDisplay:
         """
         needed = ("group_assignment_",) + (("theta_relaxed_",) if show_relaxed else ())
         _check_fitted_with(estimator, needed, cls.__name__)
-        if name is None:
-            name = type(estimator).__name__
-            strategy = estimator.get_params(deep=False).get("strategy")
-            if strategy is not None:
-                name = f"{name} ({strategy})"
+        name = _estimator_name(estimator, name)
         display = cls(
             estimator.group_assignment_,
             oracle=oracle,

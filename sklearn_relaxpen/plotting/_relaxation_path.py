@@ -4,7 +4,12 @@
 
 import numpy as np
 
-from ._common import _add_reference_line, _check_fitted_with, _new_axes
+from ._common import (
+    _add_reference_line,
+    _check_fitted_with,
+    _estimator_name,
+    _new_axes,
+)
 
 _PATH_ATTRIBUTES = ("eps_path_", "objective_path_", "penalty_path_", "dist_path_")
 
@@ -124,10 +129,7 @@ class RelaxationPathDisplay:
         """
         _check_fitted_with(estimator, _PATH_ATTRIBUTES, cls.__name__)
         params = estimator.get_params(deep=False)
-        if name is None:
-            name = type(estimator).__name__
-            if "strategy" in params:
-                name = f"{name} ({params['strategy']})"
+        name = _estimator_name(estimator, name)
         display = cls(
             estimator.eps_path_,
             estimator.objective_path_,

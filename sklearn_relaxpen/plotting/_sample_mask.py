@@ -4,7 +4,12 @@
 
 import numpy as np
 
-from ._common import _add_reference_line, _check_fitted_with, _new_axes
+from ._common import (
+    _add_reference_line,
+    _check_fitted_with,
+    _estimator_name,
+    _new_axes,
+)
 
 # colour: corruption status when known, else kept (blue) / dropped (red)
 _COLORS = {
@@ -106,11 +111,7 @@ class SampleMaskDisplay:
             Object that stores the computed values and the drawn artists.
         """
         _check_fitted_with(estimator, ("sample_mask_", "theta_relaxed_"), cls.__name__)
-        if name is None:
-            name = type(estimator).__name__
-            strategy = estimator.get_params(deep=False).get("strategy")
-            if strategy is not None:
-                name = f"{name} ({strategy})"
+        name = _estimator_name(estimator, name)
         display = cls(
             estimator.theta_relaxed_,
             estimator.sample_mask_,
