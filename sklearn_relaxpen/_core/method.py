@@ -304,7 +304,7 @@ def relax_and_penalize(
     else:
         if isinstance(eps_init, str):
             _, grad_theta0, _ = gradient_oracle(theta, lam)
-            eps_init = auto_eps_init(grad_theta0, theta)
+            eps_init = auto_eps_init(grad_theta0)
         eps_values = eps_schedule(eps_init, eps_decay, max_stages)
         weights = 1.0 / eps_values
         stage_max_iter = max_iter

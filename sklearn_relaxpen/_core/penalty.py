@@ -45,7 +45,7 @@ def eps_schedule(eps_init, eps_decay, max_stages):
     return eps_init * eps_decay ** np.arange(max_stages)
 
 
-def auto_eps_init(grad_theta, theta0, *, ratio=0.1):
+def auto_eps_init(grad_theta, *, ratio=0.1):
     """Initial penalty weight ``eps_0`` that keeps the penalty negligible at first.
 
     The penalty gradient ``(1 - 2 theta) / eps`` has entries of size at most
@@ -63,8 +63,6 @@ def auto_eps_init(grad_theta, theta0, *, ratio=0.1):
     ----------
     grad_theta : ndarray
         Gradient of the upper-level objective with respect to theta at theta0.
-    theta0 : ndarray
-        Starting point (only its size is used).
     ratio : float, default=0.1
         Ratio of the largest penalty-gradient entry to the typical
         objective-gradient entry at the start.

@@ -41,10 +41,10 @@ def test_penalty_and_gradient():
 def test_eps_schedule_and_auto_rule():
     np.testing.assert_allclose(eps_schedule(2.0, 0.5, 3), [2.0, 1.0, 0.5])
     grad = np.array([3.0, -4.0])
-    eps0 = auto_eps_init(grad, np.zeros(2), ratio=0.1)
+    eps0 = auto_eps_init(grad, ratio=0.1)
     # the largest penalty-gradient entry 1/eps0 is a tenth of the gradient's rms
     assert 1.0 / eps0 == pytest.approx(0.1 * np.sqrt(12.5))
-    assert auto_eps_init(np.zeros(3), np.zeros(3)) == 1.0
+    assert auto_eps_init(np.zeros(3)) == 1.0
 
 
 def _enumerate_best(problem, m, k):
