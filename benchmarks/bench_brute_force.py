@@ -4,8 +4,8 @@
 
 Usage: ``python benchmarks/bench_brute_force.py [--seeds 20]``
 
-Uses the problem families of the brute-force test
-(``sklearn_relaxpen/_core/tests/test_method.py``): choose ``k`` of 12 training
+Uses the brute-force problem families of ``sklearn_relaxpen.utils._testing``
+(shared with ``tests/_core/test_method.py``): choose ``k`` of 12 training
 rows for a small ridge regression, every feasible subset enumerated. Prints,
 per family, the mean and median relative gap ``G(method) / G(best) - 1`` of
 each strategy, the share of problems where penalize is at least as good as
@@ -16,12 +16,12 @@ import argparse
 
 import numpy as np
 
-from sklearn_relaxpen._core.tests.test_method import _FAMILIES, _brute_force_runs
+from sklearn_relaxpen.utils._testing import BRUTE_FORCE_FAMILIES, brute_force_runs
 
 
 def relative_gaps(n_features, k, noise, seeds):
     gaps = {"penalize": [], "round": []}
-    for strategy, res, best in _brute_force_runs(n_features, k, noise, seeds):
+    for strategy, res, best, _ in brute_force_runs(n_features, k, noise, seeds):
         gaps[strategy].append(res.objective / best - 1)
     return {key: np.array(value) for key, value in gaps.items()}
 
@@ -36,7 +36,7 @@ def main():
     )
     print(header)
     pooled = {"penalize": [], "round": []}
-    for family in _FAMILIES:
+    for family in BRUTE_FORCE_FAMILIES:
         gaps = relative_gaps(*family, args.seeds)
         for key in pooled:
             pooled[key].append(gaps[key])

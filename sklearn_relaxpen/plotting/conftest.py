@@ -8,7 +8,7 @@ try:
     import matplotlib
 except ImportError:  # pragma: no cover - matplotlib is an optional dependency
     # Without matplotlib the display examples and rendering tests cannot run.
-    collect_ignore_glob = ["_*.py", "tests/*.py"]
+    collect_ignore_glob = ["_*.py"]
 else:
     matplotlib.use("Agg")
 

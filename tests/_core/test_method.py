@@ -8,9 +8,13 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_relaxpen import Box, Budget, penalty, penalty_grad, relax_and_penalize
-from sklearn_relaxpen._bilevel.ridge_selection import RidgeSelectionProblem
 from sklearn_relaxpen._core.penalty import auto_eps_init, eps_schedule
 from sklearn_relaxpen._core.zeroth_order import IRDSAGradient
+from sklearn_relaxpen.utils._testing import (
+    BRUTE_FORCE_FAMILIES,
+    brute_force_runs,
+    random_ridge_selection,
+)
 
 
 class QuadraticProblem:
@@ -47,60 +51,6 @@ def test_eps_schedule_and_auto_rule():
     assert auto_eps_init(np.zeros(3)) == 1.0
 
 
-def _enumerate_best(problem, m, k):
-    best = np.inf
-    for subset in itertools.combinations(range(m), k):
-        v = np.zeros(m)
-        v[list(subset)] = 1
-        best = min(best, problem.value(v))
-    return best
-
-
-def _random_ridge_selection(seed, m=12, d=3, noise="heteroscedastic"):
-    rng = np.random.RandomState(seed)
-    w = rng.randn(d)
-    X = rng.randn(m, d)
-    if noise == "heteroscedastic":
-        y = X @ w + rng.randn(m) * rng.uniform(0.2, 2.0, m)
-    else:  # a fifth of the rows shifted by a common outlier offset
-        y = X @ w + 0.5 * rng.randn(m) + 5 * rng.randn() * (rng.rand(m) < 0.2)
-    X_val = rng.randn(30, d)
-    y_val = X_val @ w + 0.3 * rng.randn(30)
-    return RidgeSelectionProblem(X, y, X_val, y_val, alpha=0.5)
-
-
-# (n_features, budget, noise) of the brute-force families: select `budget` of 12
-# rows for a ridge with `n_features` features.
-_FAMILIES = [
-    (3, 4, "heteroscedastic"),
-    (2, 6, "heteroscedastic"),
-    (3, 6, "heteroscedastic"),
-    (3, 6, "outliers"),
-    (5, 6, "heteroscedastic"),
-]
-
-
-def _brute_force_runs(n_features, k, noise, n_seeds, m=12):
-    """Yield ``(strategy, result, best objective)`` over seeded problems.
-
-    Each problem selects ``k`` of ``m`` rows; ``best`` comes from enumerating
-    every feasible subset. Shared with ``benchmarks/bench_brute_force.py``.
-    """
-    for seed in range(n_seeds):
-        problem = _random_ridge_selection(seed, m=m, d=n_features, noise=noise)
-        best = _enumerate_best(problem, m, k)
-        for strategy in ("penalize", "round"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                res = relax_and_penalize(
-                    problem,
-                    np.full(m, k / m),
-                    feasible_set=Budget(k),
-                    strategy=strategy,
-                )
-            yield strategy, res, best
-
-
 def test_penalize_vs_round_vs_brute_force_ridge_selection():
     """12 binary variables, all feasible points enumerated (up to 924).
 
@@ -110,8 +60,8 @@ def test_penalize_vs_round_vs_brute_force_ridge_selection():
     and count the problems where penalize is at least as good.
     """
     gaps = {"penalize": [], "round": []}
-    for n_features, k, noise in _FAMILIES:
-        for strategy, res, best in _brute_force_runs(n_features, k, noise, 20):
+    for n_features, k, noise in BRUTE_FORCE_FAMILIES:
+        for strategy, res, best, _ in brute_force_runs(n_features, k, noise, 20):
             assert set(np.unique(res.theta)) <= {0.0, 1.0}
             assert res.theta.sum() == k
             assert res.objective >= best - 1e-12
@@ -146,7 +96,7 @@ def test_penalize_vs_round_nonconvex_box_brute_force():
 
 @pytest.mark.parametrize("optimizer", ["pgd", "adam", "frank_wolfe"])
 def test_each_optimizer_reaches_binary(optimizer):
-    problem = _random_ridge_selection(0)
+    problem = random_ridge_selection(0)
     res = relax_and_penalize(
         problem, np.full(12, 0.25), feasible_set=Budget(3), optimizer=optimizer
     )
@@ -179,7 +129,7 @@ def test_continuous_hyperparameter_is_optimized():
 
 
 def test_not_binary_warns_and_rounds():
-    problem = _random_ridge_selection(1)
+    problem = random_ridge_selection(1)
     with pytest.warns(ConvergenceWarning, match="not binary after max_stages=1"):
         res = relax_and_penalize(
             problem,
@@ -196,7 +146,7 @@ def test_not_binary_warns_and_rounds():
 def test_zeroth_order_estimate_improves_with_directions():
     """i-RDSA is approximate; its cosine to the true gradient grows with n."""
     rng = np.random.RandomState(0)
-    problem = _random_ridge_selection(2)
+    problem = random_ridge_selection(2)
     theta = rng.uniform(0.2, 0.8, 12)
     _, exact, _ = problem.value_and_grad(theta)
 
@@ -216,7 +166,7 @@ def test_zeroth_order_estimate_improves_with_directions():
 
 
 def test_zeroth_order_frank_wolfe_reaches_binary_and_is_reproducible():
-    problem = _random_ridge_selection(3)
+    problem = random_ridge_selection(3)
     kwargs = dict(
         feasible_set=Budget(4),
         hypergradient="zeroth_order",
