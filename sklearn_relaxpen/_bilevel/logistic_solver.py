@@ -42,8 +42,11 @@ def solve_spd(H, rhs):
         return linalg.lstsq(H, rhs, check_finite=False)[0]
 
 
-def cg_solve(loss, theta, coef, curv, rhs, rtol):
-    """Jacobi-preconditioned CG on ``H x = rhs`` with Hessian-vector products."""
+def cg_solve(loss, theta, coef, curv, rhs, rtol, x0=None):
+    """Jacobi-preconditioned CG on ``H x = rhs`` with Hessian-vector products.
+
+    ``x0`` (shaped as ``coef``) warm-starts the iteration.
+    """
     n = loss.n_params
     shape = coef.shape
     op = LinearOperator(
@@ -54,7 +57,15 @@ def cg_solve(loss, theta, coef, curv, rhs, rtol):
     diag = np.abs(loss.hessian_diag(theta, coef, curv=curv).ravel())
     diag[diag <= 0] = 1.0
     precond = LinearOperator((n, n), matvec=lambda v: v / diag, dtype=np.float64)
-    x, _ = cg(op, rhs.ravel(), rtol=rtol, atol=0.0, maxiter=20 * n, M=precond)
+    x, _ = cg(
+        op,
+        rhs.ravel(),
+        x0=None if x0 is None else x0.ravel(),
+        rtol=rtol,
+        atol=0.0,
+        maxiter=20 * n,
+        M=precond,
+    )
     return x.reshape(shape)
 
 

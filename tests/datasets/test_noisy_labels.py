@@ -38,3 +38,20 @@ def test_make_noisy_labels_bad_input():
         make_noisy_labels([1, 1, 1], 0.5)
     with pytest.raises(ValueError, match="Unknown label type"):
         make_noisy_labels([0.5, 1.2, 3.3], 0.5)
+
+
+def test_make_noisy_labels_pair():
+    y = np.repeat(np.array(["a", "b", "c"]), 20)
+    noisy, flipped = make_noisy_labels(y, 0.5, noise="pair", random_state=0)
+    assert flipped.sum() == 30
+    np.testing.assert_array_equal(noisy != y, flipped)
+    nxt = {"a": "b", "b": "c", "c": "a"}
+    assert all(noisy[i] == nxt[y[i]] for i in np.flatnonzero(flipped))
+    # the flipped rows are the same draw as for uniform noise
+    _, flipped_uniform = make_noisy_labels(y, 0.5, random_state=0)
+    np.testing.assert_array_equal(flipped, flipped_uniform)
+
+
+def test_make_noisy_labels_bad_noise():
+    with pytest.raises(ValueError, match="noise"):
+        make_noisy_labels([0, 1, 0], 0.5, noise="asymmetric")
