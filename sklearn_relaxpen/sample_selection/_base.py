@@ -15,21 +15,20 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, clone
 from sklearn.model_selection import check_cv, train_test_split
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._base import _RelaxAndPenalizeMixin
 from .._core import Box, Budget
-from ..utils._sklearn_api import Interval, RealNotInt
-
-try:  # imbalanced-learn registers ``fit_resample`` for metadata routing on import.
-    import imblearn.base  # noqa: F401
-    from imblearn.utils._tags import InputTags as _ImbInputTags
-    from imblearn.utils._tags import SamplerTags as _ImbSamplerTags
-    from imblearn.utils._tags import Tags as _ImbTags
-except ImportError:  # pragma: no cover - imbalanced-learn is optional
-    _ImbTags = None
+from ..utils._sklearn_api import (
+    ImbInputTags,
+    ImbSamplerTags,
+    ImbTags,
+    Interval,
+    RealNotInt,
+    _safe_indexing,
+)
 
 
 class _FoldAveragedProblem:
@@ -430,18 +429,18 @@ class _SelectionSamplerMixin(OneToOneFeatureMixin):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if _ImbTags is None:  # pragma: no cover
+        if ImbTags is None:  # pragma: no cover
             tags.estimator_type = "sampler"
             return tags
-        imb = _ImbTags(
+        imb = ImbTags(
             estimator_type="sampler",
             target_tags=tags.target_tags,
             transformer_tags=None,
             regressor_tags=None,
             classifier_tags=None,
-            sampler_tags=_ImbSamplerTags(sample_indices=True),
+            sampler_tags=ImbSamplerTags(sample_indices=True),
         )
-        imb.input_tags = _ImbInputTags()
+        imb.input_tags = ImbInputTags()
         imb.input_tags.dataframe = True
         imb.input_tags.sparse = False
         imb.input_tags.allow_nan = False
