@@ -192,14 +192,25 @@ class CrossFittedCleaningProblem:
     def _held_loss(self, k, coef):
         held = self.held[k]
         loss, resid, _ = held.losses_and_residuals(held.raw(coef), held.target)
-        return float(loss.sum()), held.Xt.T @ resid
+        return loss, held.Xt.T @ resid
 
-    def fold_losses(self, theta):
-        """Summed held-out log-loss of each fold, shape (n_folds,)."""
+    def held_out_losses(self, theta):
+        """Log-loss of each trusted row under the fold model that did not see it.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_samples,)
+            Candidate row weights.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_val,)
+        """
         theta = np.asarray(theta, dtype=np.float64)
-        return np.array(
-            [self._held_loss(k, self.solve(theta, k))[0] for k in range(self.n_folds)]
-        )
+        out = np.empty(self.n_val)
+        for k, held in enumerate(self.folds):
+            out[held] = self._held_loss(k, self.solve(theta, k))[0]
+        return out
 
     def value(self, theta, lam=None):
         """Cross-fitted trusted log-loss ``G(theta)`` (mean over trusted rows).
@@ -218,7 +229,7 @@ class CrossFittedCleaningProblem:
         theta = np.asarray(theta, dtype=np.float64)
         if self._cache is not None and np.array_equal(self._cache[0], theta):
             return self._cache[1]
-        return float(self.fold_losses(theta).sum() / self.n_val)
+        return float(self.held_out_losses(theta).mean())
 
     def _adjoint(self, k, w, coef, rhs):
         loss = self.losses[k]
@@ -255,8 +266,8 @@ class CrossFittedCleaningProblem:
         total, grad = 0.0, np.zeros(n)
         for k in range(self.n_folds):
             coef = self.solve(theta, k)
-            value, gG = self._held_loss(k, coef)
-            total += value
+            losses, gG = self._held_loss(k, coef)
+            total += losses.sum()
             loss = self.losses[k]
             a = self._adjoint(k, self._weights(theta, k), coef, gG)
             Xc = loss.Xt[:n]
@@ -295,7 +306,7 @@ class CrossFittedCleaningProblem:
             flipped = theta.copy()
             flipped[i] = 1.0 - flipped[i]
             out[m] = sum(
-                self._held_loss(k, self.solve(flipped, k, coef0=base[k]))[0]
+                self._held_loss(k, self.solve(flipped, k, coef0=base[k]))[0].sum()
                 for k in range(self.n_folds)
             )
         return out / self.n_val

@@ -15,8 +15,11 @@ For each lower-level regularization ``C`` of a grid:
 3. evaluate the trusted-only model the same way (the problem at
    ``theta = 0``: plain K-fold cross-validation on the trusted rows).
 
-The pair (``C``, kept rows or trusted rows only) with the smallest
-cross-fitted loss wins. The choice set is small (two options per ``C``), so
+The ``C`` with the smallest cross-fitted loss of the kept rows wins; the
+trusted rows alone (at their best ``C``) replace it only when their
+cross-fitted loss is smaller by more than one standard error of the paired
+per-row difference (the estimate from a few dozen trusted rows is noisy, and
+a wrong switch discards every noisy row). The choice set is small, so
 choosing on the trusted rows overfits them little, unlike optimizing one
 weight per row (measured in ``benchmarks/bench_hyper_cleaner.py``).
 """
@@ -57,6 +60,8 @@ class CrossFitSelection:
         column 1 trusted rows only.
     folds : list of ndarray
         Held-out trusted indices of each fold.
+    loss : float
+        The smallest cross-fitted loss (of the returned choice).
     converged : bool
         Whether every lower-level Newton solve reached its tolerance.
     """
@@ -69,6 +74,7 @@ class CrossFitSelection:
     Cs: np.ndarray
     cv_loss: np.ndarray
     folds: list
+    loss: float
     converged: bool
 
 
@@ -112,6 +118,7 @@ def crossfit_select(
     random_state=None,
     tol=1e-6,
     solver="auto",
+    allow_trusted_only=True,
 ):
     """Choose ``C`` and the kept rows by the cross-fitted trusted loss.
 
@@ -139,6 +146,9 @@ def crossfit_select(
         Relative gradient tolerance of the lower-level Newton solves.
     solver : {"auto", "newton-cholesky", "newton-cg"}, default="auto"
         Newton variant.
+    allow_trusted_only : bool, default=True
+        Whether "trusted rows only" (drop every candidate) may win; when
+        False its loss is still computed and reported.
 
     Returns
     -------
@@ -160,6 +170,7 @@ def crossfit_select(
     folds = trusted_folds(y_val, n_folds, rng)
     Cs = np.sort(np.asarray(Cs, dtype=np.float64))
     cv_loss = np.empty((Cs.shape[0], 2))
+    row_losses = np.empty((Cs.shape[0], 2, y_val.shape[0]))
     runs, coef, fold_coefs, converged = [], None, None, True
     for j, C in enumerate(Cs):
         proba, agreement, coef, ok = crossfit_agreement(
@@ -181,15 +192,23 @@ def crossfit_select(
         )
         if fold_coefs is not None:
             problem.warm_start(fold_coefs)
-        cv_loss[j, 0] = problem.value(keep.astype(np.float64))
+        row_losses[j, 0] = problem.held_out_losses(keep.astype(np.float64))
         fold_coefs = problem.coefs
         trusted = CrossFittedCleaningProblem(
             X[:0], y[:0], X_val, y_val, folds=folds, n_classes=n_classes, C=C, tol=tol
         )
-        cv_loss[j, 1] = trusted.value(np.zeros(0))
+        row_losses[j, 1] = trusted.held_out_losses(np.zeros(0))
         converged &= ok and problem.converged and trusted.converged
         runs.append((proba, agreement, keep))
-    j, col = np.unravel_index(np.argmin(cv_loss), cv_loss.shape)
+    cv_loss = row_losses.mean(axis=2)
+    j = int(np.argmin(cv_loss[:, 0]))
+    col = 0
+    if allow_trusted_only:
+        j_trusted = int(np.argmin(cv_loss[:, 1]))
+        diff = row_losses[j, 0] - row_losses[j_trusted, 1]
+        se = diff.std(ddof=1) / np.sqrt(diff.shape[0]) if diff.shape[0] > 1 else 0.0
+        if diff.mean() > se:
+            j, col = j_trusted, 1
     proba, agreement, keep = runs[j]
     trusted_only = bool(col == 1)
     return CrossFitSelection(
@@ -201,5 +220,6 @@ def crossfit_select(
         Cs=Cs,
         cv_loss=cv_loss,
         folds=folds,
+        loss=float(cv_loss[j, col]),
         converged=bool(converged),
     )

@@ -98,7 +98,11 @@ def test_zeroth_order_estimate_improves_with_directions():
 def test_zeroth_order_fit_reproducible_and_parallel():
     X_train, y_noisy, X_val, y_val, flipped = _iris_noisy()
     kwargs = dict(
-        hypergradient="zeroth_order", max_iter=3, max_stages=2, n_directions=8
+        method="bilevel",
+        hypergradient="zeroth_order",
+        max_iter=3,
+        max_stages=2,
+        n_directions=8,
     )
     a = HyperCleaner(random_state=0, **kwargs).fit(
         X_train, y_noisy, X_val=X_val, y_val=y_val
@@ -156,7 +160,11 @@ def test_final_estimator_rows(include_trusted):
 def test_budget_keeps_exactly_budget_rows(budget, n_kept, hypergradient):
     X_train, y_noisy, X_val, y_val, flipped = _iris_noisy()
     sampler = HyperCleaningSampler(
-        budget=budget, hypergradient=hypergradient, max_iter=20, random_state=0
+        method="bilevel",
+        budget=budget,
+        hypergradient=hypergradient,
+        max_iter=20,
+        random_state=0,
     )
     X_kept, y_kept = sampler.fit_resample(X_train, y_noisy, X_val=X_val, y_val=y_val)
     assert X_kept.shape == (n_kept, 4)
@@ -233,7 +241,11 @@ def test_inputs_not_modified():
         X_train, y_noisy, X_val=X_val, y_val=y_val
     )
     HyperCleaningSampler(
-        hypergradient="zeroth_order", max_iter=5, max_stages=2, random_state=0
+        method="bilevel",
+        hypergradient="zeroth_order",
+        max_iter=5,
+        max_stages=2,
+        random_state=0,
     ).fit_resample(X_train, y_noisy, X_val=X_val, y_val=y_val)
     for a, b in zip((X_train, y_noisy, X_val, y_val), copies):
         np.testing.assert_array_equal(a, b)
@@ -304,7 +316,13 @@ def test_pipelines():
 def test_grid_search_over_strategy_and_hypergradient():
     X_train, y_noisy, X_val, y_val, _ = _iris_noisy()
     grid = GridSearchCV(
-        HyperCleaner(max_iter=4, max_stages=2, n_directions=5, random_state=0),
+        HyperCleaner(
+            method="bilevel",
+            max_iter=4,
+            max_stages=2,
+            n_directions=5,
+            random_state=0,
+        ),
         {
             "strategy": ["penalize", "round"],
             "hypergradient": ["exact", "zeroth_order"],
@@ -317,7 +335,9 @@ def test_grid_search_over_strategy_and_hypergradient():
 
 def test_warm_start_and_convergence_warning():
     X_train, y_noisy, X_val, y_val, _ = _iris_noisy()
-    cleaner = HyperCleaner(max_iter=2, max_stages=1, warm_start=True, random_state=0)
+    cleaner = HyperCleaner(
+        method="bilevel", max_iter=2, max_stages=1, warm_start=True, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         with pytest.raises(ConvergenceWarning):
