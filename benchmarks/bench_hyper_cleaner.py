@@ -133,6 +133,7 @@ def run_setting(name, noise, rate, n_trusted, seed, args):
     )
     C = choose_C(X_val, y_val)
     rows = {}
+    chosen = []
 
     def record(method, fit_fn):
         start = time.perf_counter()
@@ -185,7 +186,8 @@ def run_setting(name, noise, rate, n_trusted, seed, args):
 
     def hc_default():
         hc = HyperCleaner(random_state=seed).fit(X, y, X_val=X_val, y_val=y_val)
-        return hc, ~hc.sample_mask_, hc.theta_relaxed_
+        chosen.append((hc.C_, hc.trusted_only_))
+        return hc, ~hc.sample_mask_, hc.label_quality_
 
     hc = record("HC default", hc_default)
 
@@ -227,6 +229,7 @@ def run_setting(name, noise, rate, n_trusted, seed, args):
             "G_default": problem.value(hc.sample_mask_.astype(float)),
             "G_round": problem.value(rnd.sample_mask_.astype(float)),
         }
+    rows["HC default"]["chosen"] = chosen[0]
     return rows, C, ttt
 
 
@@ -287,7 +290,11 @@ def main():
                 if method not in per_seed[0]:
                     continue
                 vals = [r[method] for r in per_seed]
-                m = {k: float(np.mean([v[k] for v in vals])) for k in vals[0]}
+                m = {
+                    k: float(np.mean([v[k] for v in vals]))
+                    for k in vals[0]
+                    if k != "chosen"
+                }
                 m["time_ratio"] = float(
                     np.mean(
                         [
@@ -301,6 +308,10 @@ def main():
                 f1 = f"{m['f1']:6.3f}" if "f1" in m else f"{'':6s}"
                 auc = f"{m['auc']:6.3f}" if "auc" in m else f"{'':6s}"
                 print(f"{method:28s} {m['acc']:6.3f} {f1} {auc} {m['time']:7.2f}")
+            print(
+                "HC default (C_, trusted_only_) per seed: "
+                + str([r["HC default"]["chosen"] for r in per_seed])
+            )
             if ttts:
                 print(
                     "thesis exact trusted loss of the final masks: "

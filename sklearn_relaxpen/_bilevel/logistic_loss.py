@@ -65,6 +65,7 @@ class WeightedLogisticLoss:
             self.target = np.zeros((self.n_samples, self.n_classes))
             self.target[np.arange(self.n_samples), y] = 1.0
         self.gauge = 1.0
+        self._X2 = None
 
     @property
     def coef_shape(self):
@@ -152,11 +153,44 @@ class WeightedLogisticLoss:
             out[-1] += self.gauge * V[-1].sum()
         return out
 
+    def hessp_operator(self, theta, curv):
+        """``V -> H @ V`` at fixed weights and curvature, for repeated products.
+
+        Rows with zero weight are skipped and the weighted curvature is formed
+        once, so each product costs two ``(n_active, n_features + 1)`` matrix
+        products. Equal to :meth:`hessp` (same arguments).
+        """
+        active = theta > 0
+        Xa = self.Xt[active]
+        w = theta[active]
+        inv_C, gauge, binary = 1.0 / self.C, self.gauge, self.binary
+        if binary:
+            W = (w * curv[active])[:, None]
+        else:
+            P = curv[active]
+            W = w[:, None] * P
+
+        def product(V):
+            XV = Xa @ V
+            if binary:
+                Q = W * XV
+            else:
+                Q = W * (XV - np.einsum("ij,ij->i", P, XV)[:, None])
+            out = Xa.T @ Q
+            out[:-1] += V[:-1] * inv_C
+            if not binary:
+                out[-1] += gauge * V[-1].sum()
+            return out
+
+        return product
+
     def hessian_diag(self, theta, coef, curv=None):
         """Diagonal of the Hessian, shaped as coef (Jacobi preconditioner)."""
         if curv is None:
             curv = self.curvature(self.raw(coef))
-        X2 = self.Xt * self.Xt
+        if self._X2 is None:
+            self._X2 = self.Xt * self.Xt
+        X2 = self._X2
         if self.binary:
             d = (X2.T @ (theta * curv))[:, None]
         else:

@@ -49,10 +49,9 @@ def cg_solve(loss, theta, coef, curv, rhs, rtol, x0=None):
     """
     n = loss.n_params
     shape = coef.shape
+    product = loss.hessp_operator(theta, curv)
     op = LinearOperator(
-        (n, n),
-        matvec=lambda v: loss.hessp(theta, coef, v.reshape(shape), curv=curv).ravel(),
-        dtype=np.float64,
+        (n, n), matvec=lambda v: product(v.reshape(shape)).ravel(), dtype=np.float64
     )
     diag = np.abs(loss.hessian_diag(theta, coef, curv=curv).ravel())
     diag[diag <= 0] = 1.0

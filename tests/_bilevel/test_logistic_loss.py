@@ -24,3 +24,12 @@ def test_hessian_and_hessp_agree_with_gradient_differences():
     )
     np.testing.assert_allclose(fd / (2 * h), hv, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(np.diag(H), loss.hessian_diag(theta, coef).ravel())
+    # the repeated-product operator skips zero-weight rows and agrees
+    theta[::3] = 0.0
+    curv = loss.curvature(loss.raw(coef))
+    np.testing.assert_allclose(
+        loss.hessian(theta, coef) @ V.ravel(),
+        loss.hessp_operator(theta, curv)(V).ravel(),
+        rtol=1e-10,
+        atol=1e-10,
+    )
