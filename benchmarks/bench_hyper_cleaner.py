@@ -42,7 +42,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import f1_score, roc_auc_score
-from sklearn.model_selection import cross_val_predict
+from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -257,6 +257,13 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--no-bilevel", action="store_true")
     parser.add_argument("--quick", action="store_true", help="digits:uniform:0.4:50")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="ablation of the levers (relax-and-penalize capped by --stages/--iters)",
+    )
+    parser.add_argument("--stages", type=int, default=3)
+    parser.add_argument("--iters", type=int, default=20)
     args = parser.parse_args()
     if args.quick:
         args.settings, args.seeds = ["digits:uniform:0.4:50"], [0]
@@ -268,8 +275,12 @@ def main():
             name, noise, rate, trusted = s.split(":")
             settings.append((name, noise, float(rate), int(trusted)))
 
-    summary = []
     warnings.simplefilter("ignore")
+    if args.ablation:
+        with threadpool_limits(1, user_api="blas"):
+            ablation_main(settings, args.seeds, args.stages, args.iters)
+        return
+    summary = []
     with threadpool_limits(1, user_api="blas"):
         for name, noise, rate, n_trusted in settings:
             per_seed, Cs, ttts = [], [], []
@@ -359,6 +370,198 @@ def main():
             f"{method:28s} {acc:6.3f} {f1:6.3f} {auc:6.3f} {ratio:10.1f}  "
             f"({len(ms)} settings)"
         )
+
+
+# -- ablation of the levers of issue 10 ------------------------------------------
+ABLATION = [
+    "trusted-model filter",
+    "bilevel (thesis): C_cv, start 1",
+    "+ cross-fit K=5",
+    "+ cross-fit + soft start",
+    "+ cross-fit + soft start + C by cf loss",
+    "+ ... + budget from disagreement",
+    "+ ... + flip polish (exact, cf loss)",
+    "agreement 1 pass, C_cv",
+    "agreement 2 passes, C_cv",
+    "agreement 2 passes, C by cf loss",
+    "default (+ trusted-only fallback)",
+    "default + bilevel on unsure rows",
+]
+
+
+class _Restricted:
+    """The problem seen through the free rows only (others fixed)."""
+
+    def __init__(self, problem, free, base):
+        self.problem, self.free, self.base = problem, free, base
+
+    def full(self, t):
+        theta = self.base.copy()
+        theta[self.free] = t
+        return theta
+
+    def value(self, t, lam=None):
+        return self.problem.value(self.full(t))
+
+    def value_and_grad(self, t, lam=None):
+        G, g, _ = self.problem.value_and_grad(self.full(t))
+        return G, g[self.free], None
+
+
+def _polish_flips(problem, theta, n_screen=8, max_moves=30):
+    """Best-improvement flips screened by the hypergradient, verified exactly."""
+    G, g, _ = problem.value_and_grad(theta)
+    for _ in range(max_moves):
+        predicted = g * (1 - 2 * theta)
+        order = np.argsort(predicted)[:n_screen]
+        order = order[predicted[order] < 0]
+        if order.size == 0:
+            break
+        values = problem.evaluate_moves(theta, None, order)
+        best = int(np.argmin(values))
+        if values[best] >= G:
+            break
+        theta = theta.copy()
+        theta[order[best]] = 1 - theta[order[best]]
+        G, g, _ = problem.value_and_grad(theta)
+    return theta
+
+
+def run_ablation(name, noise, rate, n_trusted, seed, stages, iters):
+    from sklearn_relaxpen._bilevel.logistic_agreement import crossfit_agreement
+    from sklearn_relaxpen._bilevel.logistic_crossfit import CrossFittedCleaningProblem
+    from sklearn_relaxpen._bilevel.logistic_selection import (
+        crossfit_select,
+        trusted_folds,
+    )
+    from sklearn_relaxpen._core import Box, Budget, relax_and_penalize
+
+    X, y, flipped, X_val, y_val, X_te, y_te = make_split(
+        name, noise, rate, n_trusted, seed
+    )
+    enc = LabelEncoder().fit(y)
+    ye, yve = enc.transform(y), enc.transform(y_val)
+    k = enc.classes_.shape[0]
+    n = X.shape[0]
+    C = choose_C(X_val, y_val)
+    trusted = lr(C).fit(X_val, y_val)
+    proba = trusted.predict_proba(X)
+    soft = label_score(proba, trusted.classes_, y) / proba.max(axis=1)
+    filt = (trusted.predict(X) == y).astype(float)
+    folds = trusted_folds(yve, 5, np.random.RandomState(seed))
+    out = {}
+
+    def finish(method, mask, score, start, C_final):
+        model = lr(C_final).fit(*stack(X[mask], y[mask], X_val, y_val))
+        res = {
+            "acc": model.score(X_te, y_te),
+            "f1": f1_score(flipped, ~mask),
+            "time": time.perf_counter() - start,
+        }
+        if score is not None:
+            res["auc"] = roc_auc_score(flipped, -score)
+        out[method] = res
+
+    def penalize(problem, theta0, fs=None):
+        return relax_and_penalize(
+            problem,
+            theta0,
+            feasible_set=Box() if fs is None else fs,
+            optimizer="adam",
+            max_stages=stages,
+            max_iter=iters,
+            learning_rate=0.1,
+        )
+
+    t = time.perf_counter()
+    finish("trusted-model filter", filt > 0, soft, t, C)
+    t = time.perf_counter()
+    p = LogisticCleaningProblem(X, ye, X_val, yve, n_classes=k, C=C, tol=1e-8)
+    r = penalize(p, np.ones(n))
+    finish("bilevel (thesis): C_cv, start 1", r.theta > 0.5, r.theta_relaxed, t, C)
+
+    def cf(C_):
+        return CrossFittedCleaningProblem(
+            X, ye, X_val, yve, folds=folds, n_classes=k, C=C_
+        )
+
+    t = time.perf_counter()
+    r = penalize(cf(C), np.ones(n))
+    finish("+ cross-fit K=5", r.theta > 0.5, r.theta_relaxed, t, C)
+    t = time.perf_counter()
+    r = penalize(cf(C), soft)
+    finish("+ cross-fit + soft start", r.theta > 0.5, r.theta_relaxed, t, C)
+    t = time.perf_counter()
+    values = [(cf(c).value(soft), c) for c in (0.01, 0.03, 0.1, 0.3, 1.0)]
+    C_cf = min(values)[1]
+    problem = cf(C_cf)
+    r = penalize(problem, soft)
+    finish(
+        "+ cross-fit + soft start + C by cf loss",
+        r.theta > 0.5,
+        r.theta_relaxed,
+        t,
+        C_cf,
+    )
+    t = time.perf_counter()
+    m = int(filt.sum())
+    r2 = penalize(problem, np.clip(soft * m / soft.sum(), 0, 1), Budget(m))
+    finish(
+        "+ ... + budget from disagreement", r2.theta > 0.5, r2.theta_relaxed, t, C_cf
+    )
+    t = time.perf_counter()
+    theta = _polish_flips(problem, r.theta.astype(float))
+    finish(
+        "+ ... + flip polish (exact, cf loss)", theta > 0.5, r.theta_relaxed, t, C_cf
+    )
+
+    cand = [held for _, held in KFold(5, shuffle=True, random_state=seed).split(X)]
+    for passes in (1, 2):
+        t = time.perf_counter()
+        P, a, _, _ = crossfit_agreement(
+            X, ye, X_val, yve, candidate_folds=cand, n_classes=k, C=C, n_passes=passes
+        )
+        label = f"agreement {passes} pass{'es' if passes > 1 else ''}, C_cv"
+        finish(label, a >= 1, P[np.arange(n), ye], t, C)
+    for allow, label in (
+        (False, "agreement 2 passes, C by cf loss"),
+        (True, "default (+ trusted-only fallback)"),
+    ):
+        t = time.perf_counter()
+        sel = crossfit_select(
+            X, ye, X_val, yve, n_classes=k, random_state=seed, allow_trusted_only=allow
+        )
+        finish(label, sel.mask, sel.proba[np.arange(n), ye], t, sel.C)
+    t = time.perf_counter()
+    sel = crossfit_select(X, ye, X_val, yve, n_classes=k, random_state=seed)
+    free = np.flatnonzero((sel.agreement > 0.3) & (sel.agreement < 1.0))
+    theta = sel.mask.astype(float)
+    if free.size and not sel.trusted_only:
+        sub = _Restricted(cf(sel.C), free, theta)
+        r = penalize(sub, sel.agreement[free])
+        theta = sub.full(r.theta)
+    finish(
+        "default + bilevel on unsure rows",
+        theta > 0.5,
+        sel.proba[np.arange(n), ye],
+        t,
+        sel.C,
+    )
+    return out
+
+
+def ablation_main(settings, seeds, stages, iters):
+    for setting in settings:
+        runs = [run_ablation(*setting, seed, stages, iters) for seed in seeds]
+        print(f"\n## ablation {':'.join(map(str, setting))} seeds={seeds}")
+        print(f"{'variant':42s} {'acc':>6s} {'F1':>6s} {'AUC':>6s} {'time s':>7s}")
+        for method in ABLATION:
+            vals = [r[method] for r in runs]
+            acc = np.mean([v["acc"] for v in vals])
+            f1 = np.mean([v["f1"] for v in vals])
+            auc = np.mean([v.get("auc", np.nan) for v in vals])
+            tm = np.mean([v["time"] for v in vals])
+            print(f"{method:42s} {acc:6.3f} {f1:6.3f} {auc:6.3f} {tm:7.2f}", flush=True)
 
 
 if __name__ == "__main__":
