@@ -199,8 +199,11 @@ class CrossFittedCleaningProblem:
 
         Parameters
         ----------
-        theta : ndarray of shape (n_samples,)
-            Candidate row weights.
+        theta : ndarray of shape (n_samples,) or (n_folds, n_samples)
+            Candidate row weights, shared by the folds or one row per fold
+            (to evaluate a selection *procedure* honestly: fold ``k``'s
+            weights may then depend on the trusted rows outside fold ``k``
+            only).
 
         Returns
         -------
@@ -209,7 +212,29 @@ class CrossFittedCleaningProblem:
         theta = np.asarray(theta, dtype=np.float64)
         out = np.empty(self.n_val)
         for k, held in enumerate(self.folds):
-            out[held] = self._held_loss(k, self.solve(theta, k))[0]
+            theta_k = theta[k] if theta.ndim == 2 else theta
+            out[held] = self._held_loss(k, self.solve(theta_k, k))[0]
+        return out
+
+    def held_out_errors(self, theta):
+        """Whether the fold model that did not see each trusted row misclassifies it.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_samples,) or (n_folds, n_samples)
+            As in :meth:`held_out_losses`.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_val,), dtype=bool
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        out = np.empty(self.n_val, dtype=bool)
+        for k, held in enumerate(self.folds):
+            theta_k = theta[k] if theta.ndim == 2 else theta
+            Z = self.held[k].raw(self.solve(theta_k, k))
+            pred = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(1)
+            out[held] = pred != self.held[k].y
         return out
 
     def value(self, theta, lam=None):

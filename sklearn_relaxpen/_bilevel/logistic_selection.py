@@ -2,26 +2,31 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Cross-fitted hyper-cleaning selection (the default of HyperCleaner).
 
-For each lower-level regularization ``C`` of a grid:
+Candidate keep-masks, for each lower-level regularization ``C`` of a grid:
 
-1. score every candidate row by the cross-fitted agreement of the
-   hyper-cleaning lower level with its label
-   (:func:`.logistic_agreement.crossfit_agreement`, two passes) and keep the
-   rows it agrees with;
-2. evaluate that keep-mask with the cross-fitted hyper-cleaning objective
-   (:class:`.logistic_crossfit.CrossFittedCleaningProblem`): the K-fold
-   held-out trusted log-loss of the lower level trained on the kept rows
-   plus the other trusted folds;
-3. evaluate the trusted-only model the same way (the problem at
-   ``theta = 0``: plain K-fold cross-validation on the trusted rows).
+* ``"agreement"``: the rows whose label the cross-fitted hyper-cleaning lower
+  level agrees with (:func:`.logistic_agreement.crossfit_agreement`: each
+  row scored by the model trained on the other noisy folds, two passes);
+* ``"filter"``: the rows whose label the lower level trained on the trusted
+  rows agrees with (the trusted-model filter);
+* ``"both"``: the rows whose label the mean of the two models'
+  probabilities agrees with;
+* ``"trusted_only"``: no noisy row.
 
-The ``C`` with the smallest cross-fitted loss of the kept rows wins; the
-trusted rows alone (at their best ``C``) replace it only when their
-cross-fitted loss is smaller by more than one standard error of the paired
-per-row difference (the estimate from a few dozen trusted rows is noisy, and
-a wrong switch discards every noisy row). The choice set is small, so
-choosing on the trusted rows overfits them little, unlike optimizing one
-weight per row (measured in ``benchmarks/bench_hyper_cleaner.py``).
+Each is scored by the cross-fitted hyper-cleaning objective
+(:class:`.logistic_crossfit.CrossFittedCleaningProblem`): fold ``k``'s lower
+level trains on the kept rows plus the trusted rows outside fold ``k`` and is
+scored on fold ``k``. The estimate is honest because no mask depends on the
+held-out fold's labels: the agreement scorer never sees trusted labels, and
+the trusted model of fold ``k`` is trained without fold ``k``. (Letting the
+scorer train on the trusted rows, or optimizing one weight per row against
+this loss, makes it optimistic: measured 0.2-0.3 log-loss for masks whose
+honest estimate is 0.5-0.7.)
+
+The (``C``, mask) pair with the smallest cross-fitted error rate wins, ties
+broken by the log-loss; the trusted rows alone (at their best ``C``) replace
+it only when their error rate is smaller by more than one standard error of
+the paired per-row difference (a wrong switch discards every noisy row).
 """
 
 from dataclasses import dataclass
@@ -32,6 +37,8 @@ from sklearn.utils import check_random_state
 
 from .logistic_agreement import crossfit_agreement
 from .logistic_crossfit import CrossFittedCleaningProblem
+from .logistic_loss import WeightedLogisticLoss
+from .logistic_solver import newton, use_direct
 
 __all__ = ["CrossFitSelection", "crossfit_select", "trusted_folds"]
 
@@ -52,16 +59,20 @@ class CrossFitSelection:
     C : float
         The chosen lower-level ``C``.
     trusted_only : bool
-        Whether the trusted-only model had the smaller cross-fitted loss.
+        Whether the trusted-only model won (``option == "trusted_only"``).
+    option : {"agreement", "filter", "both", "trusted_only"}
+        The winning keep-mask (see the module docstring).
     Cs : ndarray of shape (n_Cs,)
         The grid, ascending.
-    cv_loss : ndarray of shape (n_Cs, 2)
-        Cross-fitted trusted log-loss per ``C``: column 0 with the kept rows,
-        column 1 trusted rows only.
+    cv_loss : ndarray of shape (n_Cs, 4)
+        Cross-fitted trusted log-loss per ``C`` of the three options, in the
+        order of ``option``.
+    cv_error : ndarray of shape (n_Cs, 3)
+        Cross-fitted trusted error rate, same layout.
     folds : list of ndarray
         Held-out trusted indices of each fold.
     loss : float
-        The smallest cross-fitted loss (of the returned choice).
+        The cross-fitted log-loss of the returned choice.
     converged : bool
         Whether every lower-level Newton solve reached its tolerance.
     """
@@ -71,8 +82,10 @@ class CrossFitSelection:
     proba: np.ndarray
     C: float
     trusted_only: bool
+    option: str
     Cs: np.ndarray
     cv_loss: np.ndarray
+    cv_error: np.ndarray
     folds: list
     loss: float
     converged: bool
@@ -105,6 +118,34 @@ def trusted_folds(y_val, n_folds, rng):
     return [np.sort(held) for _, held in splitter.split(np.zeros(n_val), y_val)]
 
 
+_OPTIONS = ("agreement", "filter", "both", "trusted_only")
+
+
+def _proba(X, coef):
+    """Class probabilities of lower-level coefficients (intercept last)."""
+    Z = X @ coef[:-1] + coef[-1]
+    if Z.shape[1] == 1:
+        p1 = 1.0 / (1.0 + np.exp(-Z[:, 0]))
+        return np.column_stack([1.0 - p1, p1])
+    Z -= Z.max(axis=1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _fit_trusted(X_val, y_val, n_classes, C, tol):
+    """The lower-level model trained on the trusted rows alone."""
+    loss = WeightedLogisticLoss(X_val, y_val, n_classes, C=C)
+    coef, _, _ = newton(
+        loss,
+        np.ones(loss.n_samples),
+        np.zeros(loss.coef_shape),
+        tol=tol,
+        max_iter=100,
+        direct=use_direct("auto", loss.n_params),
+    )
+    return coef
+
+
 def crossfit_select(
     X,
     y,
@@ -112,7 +153,7 @@ def crossfit_select(
     y_val,
     *,
     n_classes,
-    Cs=(0.01, 0.03, 0.1, 0.3, 1.0),
+    Cs=(0.03, 0.1, 0.3, 1.0),
     n_passes=2,
     n_folds=5,
     random_state=None,
@@ -134,7 +175,7 @@ def crossfit_select(
         Integer-encoded trusted labels.
     n_classes : int
         Number of classes.
-    Cs : sequence of float, default=(0.01, 0.03, 0.1, 0.3, 1.0)
+    Cs : sequence of float, default=(0.03, 0.1, 0.3, 1.0)
         Grid of lower-level ``C``.
     n_passes : int, default=2
         Passes of the cross-fitted agreement.
@@ -169,15 +210,20 @@ def crossfit_select(
     ]
     folds = trusted_folds(y_val, n_folds, rng)
     Cs = np.sort(np.asarray(Cs, dtype=np.float64))
-    cv_loss = np.empty((Cs.shape[0], 2))
-    row_losses = np.empty((Cs.shape[0], 2, y_val.shape[0]))
+    n_val = y_val.shape[0]
+    # per C, per option (agreement, trusted-model filter, trusted only), the
+    # held-out loss of every trusted row
+    row_losses = np.empty((Cs.shape[0], 4, n_val))
+    row_errors = np.empty((Cs.shape[0], 4, n_val))
     runs, coef, fold_coefs, converged = [], None, None, True
     for j, C in enumerate(Cs):
+        # the scorer never sees the trusted labels, so that the cross-fitted
+        # estimate of its mask is honest
         proba, agreement, coef, ok = crossfit_agreement(
             X,
             y,
-            X_val,
-            y_val,
+            X_val[:0],
+            y_val[:0],
             candidate_folds=candidate_folds,
             n_classes=n_classes,
             C=C,
@@ -192,33 +238,57 @@ def crossfit_select(
         )
         if fold_coefs is not None:
             problem.warm_start(fold_coefs)
-        row_losses[j, 0] = problem.held_out_losses(keep.astype(np.float64))
+        theta = keep.astype(np.float64)
+        row_losses[j, 0] = problem.held_out_losses(theta)
+        row_errors[j, 0] = problem.held_out_errors(theta)
         fold_coefs = problem.coefs
         trusted = CrossFittedCleaningProblem(
             X[:0], y[:0], X_val, y_val, folds=folds, n_classes=n_classes, C=C, tol=tol
         )
-        row_losses[j, 1] = trusted.held_out_losses(np.zeros(0))
+        row_losses[j, 3] = trusted.held_out_losses(np.zeros(0))
+        row_errors[j, 3] = trusted.held_out_errors(np.zeros(0))
+        # the filter, evaluated honestly: fold k's mask comes from the trusted
+        # model of fold k (trained without fold k's rows)
+        fold_proba = [_proba(X, c) for c in trusted.coefs]
+        fold_filters = np.array([p.argmax(1) == y for p in fold_proba], dtype=float)
+        row_losses[j, 1] = problem.held_out_losses(fold_filters)
+        row_errors[j, 1] = problem.held_out_errors(fold_filters)
+        # both scorers together: the mean of their probabilities
+        fold_both = np.array(
+            [(p + proba).argmax(1) == y for p in fold_proba], dtype=float
+        )
+        row_losses[j, 2] = problem.held_out_losses(fold_both)
+        row_errors[j, 2] = problem.held_out_errors(fold_both)
+        trusted_proba = _proba(X, _fit_trusted(X_val, y_val, n_classes, C, tol))
+        filter_mask = trusted_proba.argmax(1) == y
+        both_mask = (trusted_proba + proba).argmax(1) == y
         converged &= ok and problem.converged and trusted.converged
-        runs.append((proba, agreement, keep))
+        runs.append((proba, agreement, keep, filter_mask, both_mask))
     cv_loss = row_losses.mean(axis=2)
-    j = int(np.argmin(cv_loss[:, 0]))
-    col = 0
+    cv_error = row_errors.mean(axis=2)
+    # smallest error rate, ties broken by the log-loss
+    order = np.lexsort((cv_loss[:, :3].ravel(), cv_error[:, :3].ravel()))
+    j, col = np.unravel_index(order[0], (Cs.shape[0], 3))
     if allow_trusted_only:
-        j_trusted = int(np.argmin(cv_loss[:, 1]))
-        diff = row_losses[j, 0] - row_losses[j_trusted, 1]
+        order = np.lexsort((cv_loss[:, 3], cv_error[:, 3]))
+        j_trusted = int(order[0])
+        diff = row_errors[j, col] - row_errors[j_trusted, 3]
         se = diff.std(ddof=1) / np.sqrt(diff.shape[0]) if diff.shape[0] > 1 else 0.0
         if diff.mean() > se:
-            j, col = j_trusted, 1
-    proba, agreement, keep = runs[j]
-    trusted_only = bool(col == 1)
+            j, col = j_trusted, 3
+    proba, agreement, keep, filter_mask, both_mask = runs[j]
+    trusted_only = bool(col == 3)
+    mask = (keep, filter_mask, both_mask, np.zeros(n, dtype=bool))[col]
     return CrossFitSelection(
-        mask=np.zeros(n, dtype=bool) if trusted_only else keep,
+        mask=mask,
         agreement=agreement,
         proba=proba,
         C=float(Cs[j]),
         trusted_only=trusted_only,
+        option=_OPTIONS[col],
         Cs=Cs,
         cv_loss=cv_loss,
+        cv_error=cv_error,
         folds=folds,
         loss=float(cv_loss[j, col]),
         converged=bool(converged),

@@ -29,7 +29,7 @@ __all__ = ["HyperCleaner", "HyperCleaningSampler"]
 
 # Lower-level C values tried by C="auto" (chosen by the cross-fitted trusted
 # loss); C=1.0 without a trusted set.
-_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+_C_GRID = (0.03, 0.1, 0.3, 1.0)
 
 # options that change what method="bilevel" solves: setting one with
 # method="crossfit" raises instead of being ignored
@@ -52,10 +52,11 @@ _PARAMETERS_DOC = """
     method : {"crossfit", "bilevel"}, default="crossfit"
         ``"crossfit"``: keep the rows whose label the cross-fitted lower-level
         model agrees with (each row scored by a model trained on the other
-        rows' folds plus the trusted rows, two passes) and choose ``C`` -- and
-        whether the noisy rows help at all -- by the cross-fitted trusted
-        log-loss of the hyper-cleaning problem (see Notes). Fast, and the
-        choice is too small to overfit a small trusted set. ``"bilevel"``:
+        noisy folds, two passes), the rows the trusted-model filter keeps, or
+        the rows both models together agree with, and choose among them,
+        ``C``, and whether the noisy rows help at all by the cross-fitted
+        trusted error of the hyper-cleaning problem (see Notes). Fast, and
+        the choice is too small to overfit a small trusted set. ``"bilevel"``:
         relax and penalize over one weight per row (the thesis's method; the
         options ``budget``, ``hypergradient``, ``strategy``, ``optimizer`` and
         the penalty-path knobs apply to it only). With many more noisy rows
@@ -63,10 +64,10 @@ _PARAMETERS_DOC = """
     C : "auto" or float, default="auto"
         Inverse L2 regularization strength of the lower-level logistic
         regression, as in :class:`~sklearn.linear_model.LogisticRegression`.
-        ``"auto"`` picks it from ``(0.01, 0.03, 0.1, 0.3, 1.0)`` by the
-        cross-fitted trusted log-loss (1.0 without a trusted set); the value
-        used is ``C_``. Features should be on comparable scales (standardize
-        them first).
+        ``"auto"`` picks it from ``(0.03, 0.1, 0.3, 1.0)`` by the
+        cross-fitted trusted error and log-loss (1.0 without a trusted set);
+        the value used is ``C_``. Features should be on comparable scales
+        (standardize them first).
     n_folds : int, default=5
         Number of folds (at least 2) of the trusted rows in the cross-fitted
         loss and of the noisy rows in the agreement scores; at most the
@@ -143,10 +144,19 @@ _COMMON_ATTRIBUTES_DOC = """
         the cross-fitted model predicts the given label.
     C_ : float
         The lower-level ``C`` used.
-    cv_loss_ : ndarray of shape (n_Cs, 2)
-        Cross-fitted trusted log-loss for each ``C`` tried (``Cs_``): column 0
-        with the agreeing rows kept, column 1 with the trusted rows only. NaN
-        without a trusted set.
+    cv_loss_ : ndarray of shape (n_Cs, 4)
+        Cross-fitted trusted log-loss for each ``C`` tried (``Cs_``) and each
+        option of ``selected_option_``, in the order "agreement", "filter",
+        "both", "trusted_only". NaN without a trusted set.
+    cv_error_ : ndarray of shape (n_Cs, 4)
+        Cross-fitted trusted error rate, same layout (the selection criterion,
+        ties broken by ``cv_loss_``).
+    selected_option_ : str
+        The keep-mask chosen by ``method="crossfit"``: ``"agreement"`` (rows
+        the cross-fitted model trained on the other noisy folds agrees with),
+        ``"filter"`` (rows the model trained on the trusted rows agrees
+        with), ``"both"`` (rows the mean of the two models' probabilities
+        agrees with) or ``"trusted_only"``.
     Cs_ : ndarray of shape (n_Cs,)
         The ``C`` values tried.
     trusted_only_ : bool
@@ -193,15 +203,18 @@ _NOTES_DOC = """
     ``method="crossfit"`` (default) evaluates ``G`` *cross-fitted*: the
     trusted rows are split into ``n_folds`` folds, fold ``k``'s lower level
     trains on the kept rows plus the other trusted folds and is scored on
-    fold ``k``, so every trusted row is scored by a model that did not see
-    it. Each noisy row is scored by the lower level trained on the other
-    noisy folds and the trusted rows (a second pass retrains on the rows the
-    first pass agreed with) and kept when that model predicts its label. For
-    each ``C`` of the grid, the kept rows and the trusted rows alone are
-    compared by the cross-fitted ``G``; the best pair wins, so the selection
-    never does worse than the trusted-only model by that estimate. Choosing
-    among a few options overfits a small trusted set far less than
-    optimizing one weight per row.
+    fold ``k``. For each ``C`` of the grid it compares four keep-masks: the
+    rows whose label the lower level trained on the *other* noisy folds
+    agrees with (two passes, the second trained on the rows the first
+    kept), the rows the model trained on the trusted rows agrees with (the
+    trusted-model filter), the rows the mean of both models' probabilities
+    agrees with, and no noisy row. No mask depends on the labels of the
+    trusted fold that scores it (the trusted model of fold ``k`` uses the
+    trusted rows outside fold ``k``), so the comparison is an honest
+    cross-validation. The smallest cross-fitted error rate wins (ties broken
+    by the log-loss ``G``); the trusted rows alone win only by more than one
+    standard error. Choosing among a few options overfits a small trusted
+    set far less than optimizing one weight per row.
 
     ``method="bilevel"`` relaxes ``theta`` to ``[0, 1]^n`` (or the budget
     set) and penalizes it with ``phi(theta) / eps``, ``phi(theta) = sum_i
@@ -399,8 +412,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             if np.unique(y_enc[mask]).shape[0] < 2:
                 mask = np.ones(n, dtype=bool)
             self.C_, self.Cs_ = C, np.array([C])
-            self.cv_loss_ = np.full((1, 2), np.nan)
+            self.cv_loss_ = np.full((1, 4), np.nan)
+            self.cv_error_ = np.full((1, 4), np.nan)
             self.trusted_only_ = False
+            self.selected_option_ = "agreement"
             loss = np.nan
         else:
             if X_val.shape[0] < 2:
@@ -427,7 +442,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             converged = selection.converged
             self.C_, self.Cs_ = selection.C, selection.Cs
             self.cv_loss_ = selection.cv_loss
+            self.cv_error_ = selection.cv_error
             self.trusted_only_ = selection.trusted_only
+            self.selected_option_ = selection.option
             loss = selection.loss
         self.label_quality_ = proba[np.arange(n), y_enc]
         self.agreement_ = agreement
@@ -488,8 +505,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         else:
             self.C_ = 1.0 if self.C == "auto" else float(self.C)
             self.Cs_ = np.array([self.C_])
-            self.cv_loss_ = np.full((1, 2), np.nan)
+            self.cv_loss_ = np.full((1, 4), np.nan)
+            self.cv_error_ = np.full((1, 4), np.nan)
             self.trusted_only_ = False
+            self.selected_option_ = "agreement"
             self.label_quality_ = np.full(X.shape[0], np.nan)
             self.agreement_ = np.full(X.shape[0], np.nan)
             self._predicted_label = np.full(X.shape[0], -1)

@@ -37,9 +37,12 @@ def test_crossfit_select_finds_flipped_rows_and_is_reproducible():
     b = crossfit_select(X, y_noisy, X_val, y_val, n_classes=3, random_state=0)
     np.testing.assert_array_equal(a.mask, b.mask)
     np.testing.assert_array_equal(a.cv_loss, b.cv_loss)
-    assert a.cv_loss.shape == (5, 2) and a.C in a.Cs
-    assert not a.trusted_only
-    assert a.loss == a.cv_loss[list(a.Cs).index(a.C), 0]
+    assert a.cv_loss.shape == a.cv_error.shape == (4, 4) and a.C in a.Cs
+    assert not a.trusted_only and a.option in ("agreement", "filter", "both")
+    col = ("agreement", "filter", "both").index(a.option)
+    j = list(a.Cs).index(a.C)
+    assert a.loss == a.cv_loss[j, col]
+    assert a.cv_error[j, col] == a.cv_error[:, :3].min()
     # far better than flagging 30% of the rows at random (F1 about 0.3)
     dropped = ~a.mask
     f1 = 2 * np.sum(dropped & flipped) / (dropped.sum() + flipped.sum())
@@ -53,7 +56,8 @@ def test_crossfit_select_falls_back_to_trusted_rows_on_adversarial_labels():
     sel = crossfit_select(X, y_random, X_val, y_val, n_classes=2, random_state=0)
     assert sel.trusted_only
     assert not sel.mask.any()
-    assert sel.loss == sel.cv_loss[list(sel.Cs).index(sel.C), 1]
+    assert sel.option == "trusted_only"
+    assert sel.loss == sel.cv_loss[list(sel.Cs).index(sel.C), 3]
     sel = crossfit_select(
         X,
         y_random,

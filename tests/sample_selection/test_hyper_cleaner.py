@@ -389,7 +389,10 @@ def test_crossfit_beats_trusted_model_filter_on_digits():
     assert roc_auc_score(flipped, -cleaner.label_quality_) >= 0.95
     assert cleaner.C_ in cleaner.Cs_ and not cleaner.trusted_only_
     assert cleaner.n_iter_ == 0 and cleaner.eps_path_.shape == (0,)
-    assert cleaner.val_loss_ == pytest.approx(cleaner.cv_loss_.min(axis=0)[0])
+    col = ["agreement", "filter", "both"].index(cleaner.selected_option_)
+    j = list(cleaner.Cs_).index(cleaner.C_)
+    assert cleaner.val_loss_ == cleaner.cv_loss_[j, col]
+    assert cleaner.cv_error_[j, col] == cleaner.cv_error_[:, :3].min()
 
 
 def test_crossfit_reproducible_and_n_jobs_invariant():
@@ -429,7 +432,7 @@ def test_crossfit_fixed_C_and_folds():
     cleaner = HyperCleaner(C=0.3, n_folds=3, random_state=0).fit(
         X_train, y_noisy, X_val=X_val, y_val=y_val
     )
-    assert cleaner.C_ == 0.3 and cleaner.cv_loss_.shape == (1, 2)
+    assert cleaner.C_ == 0.3 and cleaner.cv_loss_.shape == (1, 4)
     assert cleaner.estimator_.C == 0.3
 
 
