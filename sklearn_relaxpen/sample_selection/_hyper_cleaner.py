@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import check_cv
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -107,7 +107,9 @@ _PARAMETERS_DOC = """
         Only used without a trusted set (``X_val``), which is not
         recommended: the noisy rows themselves then provide the validation
         loss, a float in (0, 1) holding out that fraction of them and an int
-        or splitter averaging the loss over folds.
+        or splitter averaging the loss over folds (``method="bilevel"``); for
+        ``method="crossfit"`` the folds on which the noisy rows are scored
+        out of fold (``n_folds`` folds for a float).
     n_jobs : int, default=None
         Joblib workers for the independent lower-level solves of the
         zeroth-order estimate (``method="bilevel"``).
@@ -177,7 +179,8 @@ _COMMON_ATTRIBUTES_DOC = """
         ``"bilevel"``: whether the weights became binary within ``tol`` (for
         ``strategy="round"``: whether the relaxed stage converged).
     %(path_attributes)s
-        Empty (``n_iter_ = 0``) for ``method="crossfit"``.
+        For ``method="crossfit"``: ``n_iter_ = 1`` (one selection pass) and
+        empty paths.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -391,14 +394,15 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         n_classes = self.classes_.shape[0]
         if X_val is None:
             C = 1.0 if self.C == "auto" else float(self.C)
-            folds = [
-                held
-                for _, held in KFold(
-                    min(self.n_folds, n),
-                    shuffle=True,
-                    random_state=rng.randint(np.iinfo(np.int32).max),
-                ).split(X)
-            ]
+            # the noisy rows are scored out of fold, on the folds of ``cv`` (a
+            # float cv, a hold-out fraction, falls back to n_folds folds)
+            cv = self.cv
+            if isinstance(cv, Real) and not isinstance(cv, Integral):
+                cv = self.n_folds
+            splitter = check_cv(cv, y_enc, classifier=True)
+            if getattr(splitter, "shuffle", False):
+                splitter.random_state = rng.randint(np.iinfo(np.int32).max)
+            folds = [held for _, held in splitter.split(X, y_enc)]
             proba, agreement, _, converged = crossfit_agreement(
                 X,
                 y_enc,
@@ -491,7 +495,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        self.n_iter_ = 0
+        self.n_iter_ = 1  # one selection pass, no penalty path
         for name in _EMPTY_PATHS:
             setattr(self, name, np.empty(0))
         self.n_iter_path_ = np.empty(0, dtype=int)
