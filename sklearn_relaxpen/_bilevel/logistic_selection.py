@@ -157,7 +157,7 @@ def crossfit_select(
     n_passes=2,
     n_folds=5,
     random_state=None,
-    tol=1e-6,
+    tol=1e-4,
     solver="auto",
     allow_trusted_only=True,
 ):
@@ -183,8 +183,11 @@ def crossfit_select(
         Folds over the candidates (scoring) and over the trusted rows (loss).
     random_state : int, RandomState instance or None, default=None
         Seeds both fold splits.
-    tol : float, default=1e-6
-        Relative gradient tolerance of the lower-level Newton solves.
+    tol : float, default=1e-4
+        Relative gradient tolerance of the lower-level Newton solves
+        (``max|grad| <= tol * max(1, sum of row weights)``). The selection
+        only compares masks, so 1e-4 suffices: on digits it made the same
+        choices as 1e-6 in two thirds of the time.
     solver : {"auto", "newton-cholesky", "newton-cg"}, default="auto"
         Newton variant.
     allow_trusted_only : bool, default=True
