@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from .logistic_crossfit import apply_moves
 from .logistic_loss import WeightedLogisticLoss
 from .logistic_solver import cg_solve, newton, solve_spd, use_direct
 
@@ -274,6 +275,44 @@ class LogisticCleaningProblem:
                 return self._cache[1]
             return self.upper_value(self.solve(theta))
         return self.upper_value(self.truncated_solve(theta))
+
+    def evaluate_moves(self, theta, lam, moves):
+        """Exact trusted loss after applying each move to ``theta`` separately.
+
+        Lower-level Newton solves to ``tol``, warm started from the solution
+        at ``theta`` (exact, not an influence approximation); with
+        ``n_inner_iter`` set, the truncated values of :meth:`value`.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_samples,)
+            Binary keep-weights.
+        lam : None
+            Unused.
+        moves : ndarray of int of shape (n_moves,) or (n_moves, 2)
+            Indices to flip (``Box``), or pairs (index set to 0, index set
+            to 1) (``Budget`` swaps).
+
+        Returns
+        -------
+        values : ndarray of shape (n_moves,)
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        if self.n_inner_iter is not None:
+            return np.array([self.value(t) for t in apply_moves(theta, moves)])
+        base = self.solve(theta)
+        out = []
+        for moved in apply_moves(theta, moves):
+            coef, _, _ = newton(
+                self.loss,
+                moved,
+                base,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                direct=self.direct,
+            )
+            out.append(self.upper_value(coef))
+        return np.array(out)
 
     def __getstate__(self):
         # workers receive the fixed start (computed once, here); drop the cache

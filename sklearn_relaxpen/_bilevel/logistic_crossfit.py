@@ -32,7 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .logistic_loss import WeightedLogisticLoss
 from .logistic_solver import cg_solve, newton, solve_spd, use_direct
 
-__all__ = ["CrossFittedCleaningProblem"]
+__all__ = ["CrossFittedCleaningProblem", "apply_moves"]
 
 
 class CrossFittedCleaningProblem:
@@ -304,11 +304,11 @@ class CrossFittedCleaningProblem:
         return G, grad, None
 
     def evaluate_moves(self, theta, lam, moves):
-        """Exact ``G`` after flipping each listed entry of ``theta`` separately.
+        """Exact ``G`` after applying each move to ``theta`` separately.
 
         Each value comes from lower-level solves to the solver tolerance,
         warm started from the fold solutions at ``theta`` (not an influence
-        approximation).
+        or one-Newton-step approximation).
 
         Parameters
         ----------
@@ -316,22 +316,32 @@ class CrossFittedCleaningProblem:
             Binary keep-weights.
         lam : None
             Unused.
-        moves : ndarray of int of shape (n_moves,)
-            Indices to flip (0 <-> 1), one move each.
+        moves : ndarray of int of shape (n_moves,) or (n_moves, 2)
+            Indices to flip (``Box``), or pairs (index set to 0, index set
+            to 1) (``Budget`` swaps).
 
         Returns
         -------
         values : ndarray of shape (n_moves,)
         """
         theta = np.asarray(theta, dtype=np.float64)
-        moves = np.asarray(moves, dtype=np.intp).reshape(-1)
         base = [self.solve(theta, k) for k in range(self.n_folds)]
-        out = np.empty(moves.shape[0])
-        for m, i in enumerate(moves):
-            flipped = theta.copy()
-            flipped[i] = 1.0 - flipped[i]
+        out = np.empty(len(moves))
+        for m, moved in enumerate(apply_moves(theta, moves)):
             out[m] = sum(
-                self._held_loss(k, self.solve(flipped, k, coef0=base[k]))[0].sum()
+                self._held_loss(k, self.solve(moved, k, coef0=base[k]))[0].sum()
                 for k in range(self.n_folds)
             )
         return out / self.n_val
+
+
+def apply_moves(theta, moves):
+    """Yield ``theta`` after each move (flip index, or (to 0, to 1) pair)."""
+    moves = np.asarray(moves, dtype=np.intp)
+    for move in moves:
+        moved = theta.copy()
+        if moves.ndim == 1:
+            moved[move] = 1.0 - moved[move]
+        else:
+            moved[move[0]], moved[move[1]] = 0.0, 1.0
+        yield moved

@@ -84,3 +84,26 @@ def test_problem_bad_input():
         LogisticCleaningProblem(X, y, X_val, y_val, solver="lbfgs")
     with pytest.raises(ValueError, match="inner_init"):
         LogisticCleaningProblem(X, y, X_val, y_val, inner_init="warm")
+
+
+def test_evaluate_moves_matches_value():
+    X, y, X_val, y_val = _data(3, n_samples=50)
+    problem = LogisticCleaningProblem(X, y, X_val, y_val, tol=1e-10)
+    theta = (np.random.RandomState(0).rand(50) < 0.7).astype(float)
+    fresh = LogisticCleaningProblem(X, y, X_val, y_val, tol=1e-10)
+    flips = np.array([1, 7, 30])
+    for i, value in zip(flips, problem.evaluate_moves(theta, None, flips)):
+        moved = theta.copy()
+        moved[i] = 1 - moved[i]
+        assert value == pytest.approx(fresh.value(moved), rel=1e-8)
+    i, j = np.flatnonzero(theta == 1)[0], np.flatnonzero(theta == 0)[0]
+    (value,) = problem.evaluate_moves(theta, None, np.array([[i, j]]))
+    moved = theta.copy()
+    moved[i], moved[j] = 0.0, 1.0
+    assert value == pytest.approx(fresh.value(moved), rel=1e-8)
+    # the zeroth-order problem evaluates its own (truncated) values
+    thesis = LogisticCleaningProblem(X, y, X_val, y_val, n_inner_iter=5)
+    (value,) = thesis.evaluate_moves(theta, None, flips[:1])
+    moved = theta.copy()
+    moved[1] = 1 - moved[1]
+    assert value == thesis.value(moved)

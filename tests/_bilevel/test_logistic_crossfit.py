@@ -92,6 +92,13 @@ def test_evaluate_moves_is_exact_and_keeps_state():
         flipped = theta.copy()
         flipped[i] = 1 - flipped[i]
         assert value == pytest.approx(fresh.value(flipped), rel=1e-8)
+    # Budget swaps: (index set to 0, index set to 1)
+    ones, zeros = np.flatnonzero(theta == 1), np.flatnonzero(theta == 0)
+    swaps = np.array([[ones[0], zeros[0]], [ones[3], zeros[2]]])
+    for (i, j), value in zip(swaps, problem.evaluate_moves(theta, None, swaps)):
+        swapped = theta.copy()
+        swapped[i], swapped[j] = 0.0, 1.0
+        assert value == pytest.approx(fresh.value(swapped), rel=1e-8)
     # the cached point is untouched by the move evaluations
     G2, grad2, _ = problem.value_and_grad(theta)
     assert G2 == G
