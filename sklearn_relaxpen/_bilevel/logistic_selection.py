@@ -52,10 +52,13 @@ class CrossFitSelection:
     mask : ndarray of shape (n_samples,), dtype=bool
         Candidate rows kept (all False when the trusted-only model won).
     agreement : ndarray of shape (n_samples,)
-        Cross-fitted agreement of the lower level with each label at the
-        chosen ``C``: ``p(y_i | x_i) / max_k p(k | x_i)``.
+        Agreement of the chosen option's scorer with each label at the
+        chosen ``C``: ``p(y_i | x_i) / max_k p(k | x_i)``; the mask is
+        ``agreement == 1`` (unless ``trusted_only``).
     proba : ndarray of shape (n_samples, n_classes)
-        Out-of-fold class probabilities at the chosen ``C``.
+        Class probabilities of the chosen option's scorer: out of fold for
+        ``"agreement"``, of the trusted model for ``"filter"`` and
+        ``"trusted_only"``, their mean for ``"both"``.
     C : float
         The chosen lower-level ``C``.
     trusted_only : bool
@@ -263,10 +266,9 @@ def crossfit_select(
         row_losses[j, 2] = problem.held_out_losses(fold_both)
         row_errors[j, 2] = problem.held_out_errors(fold_both)
         trusted_proba = _proba(X, _fit_trusted(X_val, y_val, n_classes, C, tol))
-        filter_mask = trusted_proba.argmax(1) == y
-        both_mask = (trusted_proba + proba).argmax(1) == y
         converged &= ok and problem.converged and trusted.converged
-        runs.append((proba, agreement, keep, filter_mask, both_mask))
+        both = 0.5 * (trusted_proba + proba)
+        runs.append((proba, trusted_proba, both, trusted_proba))
     cv_loss = row_losses.mean(axis=2)
     cv_error = row_errors.mean(axis=2)
     # smallest error rate, ties broken by the log-loss
@@ -279,9 +281,12 @@ def crossfit_select(
         se = diff.std(ddof=1) / np.sqrt(diff.shape[0]) if diff.shape[0] > 1 else 0.0
         if diff.mean() > se:
             j, col = j_trusted, 3
-    proba, agreement, keep, filter_mask, both_mask = runs[j]
+    # the scores of the chosen option (trusted only: of the trusted model)
+    proba = runs[j][col]
+    rows = np.arange(n)
+    agreement = proba[rows, y] / proba.max(axis=1)
     trusted_only = bool(col == 3)
-    mask = (keep, filter_mask, both_mask, np.zeros(n, dtype=bool))[col]
+    mask = agreement >= 1.0 if not trusted_only else np.zeros(n, dtype=bool)
     return CrossFitSelection(
         mask=mask,
         agreement=agreement,

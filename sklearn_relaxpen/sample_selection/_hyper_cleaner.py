@@ -137,13 +137,17 @@ _COMMON_ATTRIBUTES_DOC = """
         ``"bilevel"`` the last relaxed weights before snapping or rounding.
         NaN for rows used only for validation (``cv`` float).
     label_quality_ : ndarray of shape (n_samples,)
-        Out-of-fold probability of each row's given label under the
-        cross-fitted lower-level model at ``C_`` (cleanlab's
-        "self-confidence"); the finest ranking of likely label errors.
-        Computed for both methods; NaN where not computed (``cv`` float).
+        Probability of each row's given label under the scorer of the
+        selected option at ``C_`` (cleanlab's "self-confidence"): the
+        lower-level model trained on the other noisy folds
+        (``"agreement"``), the model trained on the trusted rows
+        (``"filter"``, ``"trusted_only"``) or their mean (``"both"``); the
+        finest ranking of likely label errors. Computed for both methods
+        (with a trusted set).
     agreement_ : ndarray of shape (n_samples,)
         ``label_quality_`` divided by the largest class probability: 1 where
-        the cross-fitted model predicts the given label.
+        the scorer predicts the given label (the kept rows of
+        ``method="crossfit"``).
     C_ : float
         The lower-level ``C`` used.
     cv_loss_ : ndarray of shape (n_Cs, 4)
