@@ -101,10 +101,12 @@ PATH_ATTRIBUTES_DOC = """
         stage.
     n_iter_path_ : ndarray of shape (n_stages,), dtype=int
         Upper-level iterations of each stage.
-    objective_history_ : ndarray of shape (n_iter_,)
-        ``G`` at every upper-level iteration.
-    time_history_ : ndarray of shape (n_iter_,)
-        Cumulative wall time in seconds at every upper-level iteration.
+    objective_history_ : ndarray of shape (n_evaluations,)
+        ``G`` at every evaluation of the hypergradient, in order (about one
+        per upper-level iteration; stage starts and rejected trial steps add
+        some).
+    time_history_ : ndarray of shape (n_evaluations,)
+        Cumulative wall time in seconds at each of those evaluations.
 """
 
 

@@ -18,10 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn_relaxpen._bilevel.logistic_cleaning import LogisticCleaningProblem
 from sklearn_relaxpen._core.zeroth_order import IRDSAGradient
 from sklearn_relaxpen.datasets import make_noisy_labels
-from sklearn_relaxpen.sample_selection._hyper_cleaner import (
-    HyperCleaner,
-    HyperCleaningSampler,
-)
+from sklearn_relaxpen.sample_selection import HyperCleaner, HyperCleaningSampler
 
 # The common checks fit without a trusted set, which warns by design.
 pytestmark = pytest.mark.filterwarnings(
