@@ -85,7 +85,7 @@ _PARAMETERS_DOC = """
         of the final model. Ignored without a trusted set.
 """
 
-_COMMON_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     sample_mask_ : ndarray of shape (n_samples,), dtype=bool
@@ -322,7 +322,7 @@ class HyperCleaner(
     ----------
     estimator_ : classifier object
         The final estimator, fitted on the kept (and trusted) rows.
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -472,7 +472,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -576,7 +576,7 @@ for _cls in (HyperCleaner, HyperCleaningSampler):
     document_estimator(
         _cls,
         _PARAMETERS_DOC,
-        common_attributes=_COMMON_ATTRIBUTES_DOC,
+        attributes=_ATTRIBUTES_DOC,
         notes=_NOTES_DOC,
         references=_REFERENCES_DOC,
     )
