@@ -271,9 +271,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             n_inner_iter=self.n_inner_iter if zeroth else None,
         )
 
-    # TODO(core-merge): learning_rate=None meant 0.1 here before the core took
-    # None; the core's default is 0.05 (a change of the default fit to decide).
-    _legacy_learning_rate = 0.1
+    # learning_rate=None means 0.1 here (the core's default is 0.05): the value
+    # this estimator has always used, kept so that fits do not change.
+    _default_learning_rate = 0.1
 
     def _core_options(self):
         options = {
