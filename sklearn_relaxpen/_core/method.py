@@ -320,7 +320,7 @@ def relax_and_penalize(
             _, grad_theta0, _ = gradient_oracle(theta, lam)
             eps_init = auto_eps_init(grad_theta0)
         eps_values = eps_schedule(eps_init, eps_decay, max_stages)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
             weights = 1.0 / eps_values
         stage_max_iter = max_iter
 

@@ -22,8 +22,10 @@ import numpy as np
 
 # Above this magnitude, sums and differences of the entries lose the unit scale
 # of the sets (or overflow near 1e308): RowSimplex and unit-cost Budget inputs
-# are then first shifted to an equivalent input with entries in [-2, 2].
-_LARGE_ENTRY = 1e8
+# are then first shifted to an equivalent input with entries in [-2, 2], and a
+# cost-weighted Budget projection is solved a second time from an equivalent
+# input at the unit scale. Below it, results are those of the plain algorithms.
+_LARGE_ENTRY = 1e4
 
 
 def _as_finite(x, where, name="x"):
@@ -303,26 +305,37 @@ class Budget(_FeasibleSet):
             return np.zeros_like(a)
         if tau >= total:
             return np.ones_like(a)
-        if cost is None and max(hi, -lo) > _LARGE_ENTRY:
+        large = max(hi, -lo) > _LARGE_ENTRY
+        if large and cost is None:
             a = _budget_unit_recentre(a, tau)
             lo, hi = float(np.min(a)), float(np.max(a))
         # With costs, entries of x near the float limit relative to the costs
         # can overflow; say so instead of returning an arbitrary point.
         try:
             with np.errstate(over="raise", invalid="raise"):
-                t = _budget_threshold_newton(
-                    a, cost, tau, self._max_newton_iter, lo, hi
-                )
-                if t is None:
-                    t = _budget_threshold_sort(
-                        a, np.ones_like(a) if cost is None else cost, tau
-                    )
+                t = self._threshold(a, cost, tau, lo, hi)
+                if large and cost is not None:
+                    # Solve again from ``a - t * cost``, an input with the same
+                    # projection whose free entries are at the unit scale: the
+                    # rounding of the large entries then perturbs the input
+                    # (backward error ~1e-16 max|x|) but not the budget.
+                    a = a - t * cost
+                    t = self._threshold(a, cost, tau, None, None)
                 return _clip_shift(a, cost, t)
         except FloatingPointError as exc:
             raise ValueError(
                 "Budget.project: overflow; the entries of x divided by the costs "
                 "are too large in magnitude (rescale x or cost)."
             ) from exc
+
+    def _threshold(self, a, cost, tau, lo, hi):
+        # Newton first, the exact sort if it hits its iteration cap.
+        t = _budget_threshold_newton(a, cost, tau, self._max_newton_iter, lo, hi)
+        if t is None:
+            t = _budget_threshold_sort(
+                a, np.ones_like(a) if cost is None else cost, tau
+            )
+        return t
 
     def _vector(self, x, method, name="x", check_finite=True):
         # A 1-D float array, finite unless the caller checks that itself.
