@@ -258,7 +258,9 @@ def test_option_that_does_not_apply_raises(kwargs, match):
 def test_none_options_are_the_documented_defaults(optimizer):
     problem = random_ridge_selection(4)
     kwargs = dict(feasible_set=Budget(3), optimizer=optimizer)
-    default = relax_and_penalize(problem, np.full(12, 0.25), **kwargs)
+    default = relax_and_penalize(
+        problem, np.full(12, 0.25), learning_rate=None, **kwargs
+    )
     explicit = relax_and_penalize(
         problem, np.full(12, 0.25), learning_rate=0.05, **kwargs
     )
@@ -273,7 +275,9 @@ def test_none_options_are_the_documented_defaults(optimizer):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        default = relax_and_penalize(problem, np.full(12, 0.25), **kwargs)
+        default = relax_and_penalize(
+            problem, np.full(12, 0.25), n_directions=None, smoothing=None, **kwargs
+        )
         explicit = relax_and_penalize(
             problem, np.full(12, 0.25), n_directions=20, smoothing=1e-3, **kwargs
         )
