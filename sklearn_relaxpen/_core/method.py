@@ -246,13 +246,24 @@ def relax_and_penalize(
     result : RelaxAndPenalizeResult
         The binary solution, the last relaxed iterate and per-stage paths.
 
+    Raises
+    ------
+    ValueError or TypeError
+        For a parameter out of its range or of the wrong type (NaN included),
+        an option that does not apply to the chosen optimizer or
+        hypergradient, inconsistent ``lam0``/``lam_bounds``, and when the
+        problem returns a non-finite, wrongly shaped or wrongly typed value
+        or gradient (the message names the oracle, the stage and the
+        iteration; the run stops at that call).
+
     Warns
     -----
     ConvergenceWarning
         With ``strategy="penalize"``, when theta is still farther than
         ``tol`` from the binary set after ``max_stages`` stages (it is then
         rounded to the nearest feasible binary point); with
-        ``strategy="round"``, when the relaxed stage did not converge.
+        ``strategy="round"``, when the relaxed stage did not converge. The
+        warning is attributed to the first caller outside this package.
 
     References
     ----------
