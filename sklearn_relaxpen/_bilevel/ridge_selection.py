@@ -352,26 +352,21 @@ class RidgeSelectionProblem:
         return values
 
     def _swap_values(self, state, outs, ins):
-        out_rows, out_pos = np.unique(outs, return_inverse=True)
-        in_rows, in_pos = np.unique(ins, return_inverse=True)
+        m = self._xy1.shape[0]
+        out_rows, out_pos = _distinct(outs, m)
+        in_rows, in_pos = _distinct(ins, m)
         t_out = self._row_terms(state, out_rows)
         t_in = self._row_terms(state, in_rows)
-        values = np.empty(outs.shape[0])
-        singular = np.zeros(outs.shape[0], dtype=bool)
         if out_rows.size * in_rows.size <= 2 * outs.size + 64:
-            # Dense grid: cross terms of every (out, in) pair by matrix products.
-            order = np.argsort(out_pos, kind="stable")
-            bounds = np.searchsorted(out_pos[order], np.arange(out_rows.size + 1))
+            # Dense grid: cross terms of every (out, in) pair by matrix products,
+            # over blocks of out rows; then read off the requested pairs.
+            grid = np.empty((out_rows.size, in_rows.size))
+            bad = np.empty(grid.shape, dtype=bool)
+            scalars_in = {key: val[None] for key, val in t_in.items() if val.ndim == 1}
             step = max(1, _CHUNK_MOVES // in_rows.size)
-            scalars_in = {
-                key: val[None, :] for key, val in t_in.items() if val.ndim == 1
-            }
             for start in range(0, out_rows.size, step):
-                stop = min(start + step, out_rows.size)
-                sel = order[bounds[start] : bounds[stop]]
-                if sel.size == 0:
-                    continue
-                a = {key: val[start:stop] for key, val in t_out.items()}
+                rows = slice(start, start + step)
+                a = {key: val[rows] for key, val in t_out.items()}
                 cross = {
                     "k": a["x"] @ t_in["h"].T,
                     "p": a["sh"] @ t_in["h"].T,
@@ -382,10 +377,13 @@ class RidgeSelectionProblem:
                 scalars_out = {
                     key: val[:, None] for key, val in a.items() if val.ndim == 1
                 }
-                grid, bad = self._swap_formula(state, scalars_out, scalars_in, cross)
-                cell = (out_pos[sel] - start, in_pos[sel])
-                values[sel], singular[sel] = grid[cell], bad[cell]
+                grid[rows], bad[rows] = self._swap_formula(
+                    state, scalars_out, scalars_in, cross
+                )
+            values, singular = grid[out_pos, in_pos], bad[out_pos, in_pos]
         else:
+            values = np.empty(outs.shape[0])
+            singular = np.empty(outs.shape[0], dtype=bool)
             for start in range(0, outs.shape[0], _CHUNK_MOVES):
                 block = slice(start, start + _CHUNK_MOVES)
                 a = {key: val[out_pos[block]] for key, val in t_out.items()}
@@ -452,3 +450,15 @@ class RidgeSelectionProblem:
         lin = np.einsum("ae,kae->k", state["grad_B"], delta)
         quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
         return state["value"] + lin + 0.5 * quad
+
+
+def _distinct(indices, size):
+    """Sorted distinct values of ``indices`` (in [0, size)) and each one's rank.
+
+    Same as ``np.unique(indices, return_inverse=True)`` without sorting the
+    (possibly long) list of moves: one O(size) membership pass.
+    """
+    present = np.zeros(size, dtype=bool)
+    present[indices] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[indices]
