@@ -187,20 +187,12 @@ class RidgeSelectionProblem:
 
     def value(self, theta, lam=None):
         """Upper-level objective ``G(v)``."""
-        _, B = self._solve_lower(np.asarray(theta, dtype=float))
-        resid = self._validation_residual(B)
-        return 0.5 * float(np.sum(resid**2)) / resid.shape[0]
+        return self._upper_state(np.asarray(theta, dtype=float))["value"]
 
     def value_and_grad(self, theta, lam=None):
         """``G(v)``, the exact gradient ``dG/dv`` (shape (m,)) and ``None``."""
-        v = np.asarray(theta, dtype=float)
-        factor, B = self._solve_lower(v)
-        resid_val = self._validation_residual(B)
-        n_val = resid_val.shape[0]
-        value = 0.5 * float(np.sum(resid_val**2)) / n_val
-        adjoint = linalg.cho_solve(
-            factor, self._x1_val.T @ resid_val / n_val, check_finite=False
-        )
+        state = self._upper_state(np.asarray(theta, dtype=float))
+        value, B, adjoint = state["value"], state["B"], state["adjoint"]
         n_cols, n_out = B.shape
         both = np.hstack((B, adjoint))
         grad = np.empty(self._xy1.shape[0])
@@ -216,24 +208,27 @@ class RidgeSelectionProblem:
         state.pop("_cache", None)  # a per-point cache, not part of the problem
         return state
 
-    # -- exact evaluation of binary moves (used by the polish) ---------------
-    def _move_state(self, v):
-        """Cached lower-level state at v plus the validation-side quantities."""
+    def _upper_state(self, v):
+        """Cached lower-level state at v plus G, ``dG/dB`` and the adjoint."""
         state = self._lower_state(v)
         if "adjoint" not in state:
-            B = state["B"]
-            resid = self._validation_residual(B)
+            resid = self._validation_residual(state["B"])
             n_val = resid.shape[0]
             grad_B = self._x1_val.T @ resid / n_val  # dG/dB
             adjoint = linalg.cho_solve(state["factor"], grad_B, check_finite=False)
-            if not hasattr(self, "_val_gram"):
-                self._val_gram = self._x1_val.T @ self._x1_val / n_val
             state.update(
                 value=0.5 * float(np.sum(resid**2)) / n_val,
                 grad_B=grad_B,
                 adjoint=adjoint,
             )
         return state
+
+    # -- exact evaluation of binary moves (used by the polish) ---------------
+    def _move_state(self, v):
+        """``_upper_state`` plus the validation Gram matrix (computed once)."""
+        if not hasattr(self, "_val_gram"):
+            self._val_gram = self._x1_val.T @ self._x1_val / self._x1_val.shape[0]
+        return self._upper_state(v)
 
     def _row_terms(self, state, rows):
         """Per-row quantities of the Woodbury updates, for the given rows.

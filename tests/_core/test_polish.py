@@ -138,15 +138,26 @@ def test_evaluator_and_value_fallback_take_the_same_moves():
     assert out[0][1] == pytest.approx(out[1][1], rel=1e-10)
 
 
-def test_budget_runs_out_uncertified():
+@pytest.mark.parametrize("batched", [False, True])
+def test_budget_runs_out_uncertified(batched):
     problem = random_ridge_selection(0, m=12, d=3)
     start = np.zeros(12)
     start[:4] = 1
+    # a gradient after an accepted move costs 1 evaluation, or 12 (theta.size)
+    # with the batched evaluator
+    budget, gradient_cost = (40, 12) if batched else (5, 1)
     theta, value, record = polish_binary(
-        problem, start, None, feasible_set=Budget(4), max_evals=5, first_batch=2
+        problem if batched else ValueOnly(problem),
+        start,
+        None,
+        feasible_set=Budget(4),
+        max_evals=budget,
+        first_batch=2,
     )
     assert not record.certified
-    assert record.n_evaluations == 5
+    assert record.n_moves >= 1
+    spent = record.n_evaluations + gradient_cost * record.n_moves
+    assert budget <= spent <= budget + gradient_cost  # the last gradient is paid after
     assert value <= problem.value(start)
     assert "budget" in record.message
 
