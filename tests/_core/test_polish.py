@@ -274,3 +274,20 @@ def test_round_does_not_warn_when_rounding_is_harmless():
             Separable(), np.full(4, 0.5), feasible_set=Budget(2), strategy="round"
         )
     np.testing.assert_array_equal(res.theta, [1, 0, 1, 0])
+
+
+def test_polish_without_a_gradient_tries_every_move_unscreened():
+    class NoGradient:
+        quadratic = FlatQuadratic(2, 8)
+
+        def value(self, theta, lam=None):
+            return self.quadratic.value(theta)
+
+    problem = NoGradient()
+    start = np.zeros(8)
+    theta, value, record = polish_binary(
+        problem, start, None, feasible_set=Box(), max_evals=10**4
+    )
+    assert not hasattr(problem, "value_and_grad")
+    assert record.certified and value <= problem.value(start)
+    assert _is_local_optimum(problem, theta, Box())
