@@ -241,16 +241,31 @@ def _value_and_screen(problem, theta, lam):
     return float(value), np.asarray(grad, dtype=float).reshape(theta.shape)
 
 
-def _evaluate(problem, neighbourhood, lam, moves):
-    """Exact G after each move (batched evaluator when the problem has one)."""
-    if hasattr(problem, "evaluate_moves"):
-        return np.asarray(
-            problem.evaluate_moves(neighbourhood.theta, lam, moves), dtype=float
+def _evaluate(problem, evaluate_moves, neighbourhood, lam, moves):
+    """Exact G after each move (by the batched evaluator when there is one)."""
+    if evaluate_moves is None:
+        return np.array([_value(problem, neighbourhood.apply(mv), lam) for mv in moves])
+    values = np.asarray(evaluate_moves(neighbourhood.theta, lam, moves))
+    if values.shape != (len(moves),) or values.dtype.kind not in "biuf":
+        raise TypeError(
+            f"problem.evaluate_moves must return a real array of shape "
+            f"({len(moves)},), got {values.dtype} of shape {values.shape}."
         )
-    return np.array([_value(problem, neighbourhood.apply(mv), lam) for mv in moves])
+    if np.any(np.isnan(values) | (values == -np.inf)):
+        raise ValueError("problem.evaluate_moves returned NaN or -inf values.")
+    return values.astype(float, copy=False)
 
 
-def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=None):
+def polish_binary(
+    problem,
+    theta,
+    lam,
+    *,
+    feasible_set,
+    max_evals,
+    first_batch=None,
+    evaluate_moves=None,
+):
     """Best-improvement local search over single moves from a binary point.
 
     Parameters
@@ -276,6 +291,10 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
     first_batch : int, default=None
         Number of moves verified first at each point (later batches grow
         geometrically). None: 1024 with a batched evaluator, 16 without.
+    evaluate_moves : callable, default=None
+        The batched exact evaluator ``(theta, lam, moves) -> values``. None:
+        ``problem.evaluate_moves`` when the problem has it (pass it
+        explicitly when ``problem`` is a wrapper, e.g. one checking outputs).
 
     Returns
     -------
@@ -287,7 +306,9 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
         What the search did.
     """
     start = time.perf_counter()
-    has_evaluator = hasattr(problem, "evaluate_moves")
+    if evaluate_moves is None:
+        evaluate_moves = getattr(problem, "evaluate_moves", None)
+    has_evaluator = evaluate_moves is not None
     if first_batch is None:
         first_batch = 1024 if has_evaluator else 16
     theta = np.array(theta, dtype=float)
@@ -308,7 +329,7 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
                 exhausted = False
                 break
             moves = moves[:remaining]
-            values = _evaluate(problem, neighbourhood, lam, moves)
+            values = _evaluate(problem, evaluate_moves, neighbourhood, lam, moves)
             n_evals += len(moves)
             k = int(np.argmin(values))
             if values[k] < threshold:

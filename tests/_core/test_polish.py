@@ -231,8 +231,8 @@ def test_polish_keeps_the_continuous_hyperparameter_fixed():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"polish": "yes"}, TypeError, "polish must be a bool"),
-        ({"polish": 1}, TypeError, "polish must be a bool"),
+        ({"polish": "yes"}, TypeError, "polish"),
+        ({"polish": 1}, TypeError, "polish"),
         ({"max_polish_evals": 0}, ValueError, "max_polish_evals"),
         ({"max_polish_evals": -3}, ValueError, "max_polish_evals"),
         ({"max_polish_evals": 2.5}, TypeError, "max_polish_evals"),
@@ -291,3 +291,27 @@ def test_polish_without_a_gradient_tries_every_move_unscreened():
     assert not hasattr(problem, "value_and_grad")
     assert record.certified and value <= problem.value(start)
     assert _is_local_optimum(problem, theta, Box())
+
+
+@pytest.mark.parametrize("bad", [np.nan, -np.inf, "shape"])
+def test_bad_evaluator_output_is_a_clear_error(bad):
+    problem = random_ridge_selection(0, m=12, d=3)
+
+    def evaluate_moves(theta, lam, moves):
+        values = problem.evaluate_moves(theta, lam, moves)
+        if bad == "shape":
+            return values[:-1]
+        values[0] = bad
+        return values
+
+    start = np.r_[np.ones(4), np.zeros(8)]
+    error = TypeError if bad == "shape" else ValueError
+    with pytest.raises(error, match="evaluate_moves"):
+        polish_binary(
+            ValueOnly(problem),
+            start,
+            None,
+            feasible_set=Budget(4),
+            max_evals=100,
+            evaluate_moves=evaluate_moves,
+        )
