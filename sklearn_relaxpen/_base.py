@@ -35,12 +35,6 @@ _PATH_ATTRIBUTES = {
     "time_history": "time_history_",
 }
 
-# TODO(core-merge): the core branch makes relax_and_penalize accept None for
-# these (None = the default of the chosen optimizer / hypergradient). Once it
-# is merged, delete this mapping and `_legacy_learning_rate` below and pass the
-# values through unchanged.
-_LEGACY_CORE_DEFAULTS = {"learning_rate": 0.05, "n_directions": 20, "smoothing": 1e-3}
-
 COMMON_PARAMETERS_DOC = """
     strategy : {"penalize", "round"}, default={default}
         ``"penalize"`` is relax and penalize (paper Algorithm 1): stages
@@ -84,6 +78,15 @@ COMMON_PARAMETERS_DOC = """
         the last ``eps``. Fitting ``strategy="round"`` first and then
         ``strategy="penalize"`` runs the penalty stages from a converged
         relaxation.
+    polish : bool, default={default}
+        After the penalty path (or the rounding of ``strategy="round"``), run
+        a binary local search from the binary point: swap one kept row for a
+        dropped one (a budget), flip one row (no budget) or move one feature
+        to another group, screened by the hypergradient and verified exactly,
+        while the validation loss decreases. When no single move improves,
+        the answer is certified 1-move locally optimal (``polish_.certified``).
+        It never increases the validation loss. False returns the path's
+        binary point as it is.
 """
 
 PATH_ATTRIBUTES_DOC = """
@@ -101,10 +104,16 @@ PATH_ATTRIBUTES_DOC = """
         stage.
     n_iter_path_ : ndarray of shape (n_stages,), dtype=int
         Upper-level iterations of each stage.
-    objective_history_ : ndarray of shape (n_iter_,)
-        ``G`` at every upper-level iteration.
-    time_history_ : ndarray of shape (n_iter_,)
-        Cumulative wall time in seconds at every upper-level iteration.
+    objective_history_ : ndarray of shape (n_evaluations,)
+        ``G`` at every evaluation of the hypergradient, in order (about one
+        per upper-level iteration; stage starts and rejected trial steps add
+        some).
+    time_history_ : ndarray of shape (n_evaluations,)
+        Cumulative wall time in seconds at each of those evaluations.
+    polish_ : PolishResult or None
+        Record of the binary local search (``n_moves``, ``objective_before``,
+        ``objective_after``, ``n_evaluations``, ``certified``, ``time``); None
+        when ``polish=False``.
 """
 
 
@@ -129,11 +138,12 @@ class _RelaxAndPenalizeMixin:
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "polish": ["boolean"],
     }
 
-    # TODO(core-merge): what learning_rate=None meant for this estimator before
-    # the core accepted None (see _LEGACY_CORE_DEFAULTS).
-    _legacy_learning_rate = 0.05
+    # What learning_rate=None means for "adam" and "pgd" when an estimator's
+    # default step differs from the core's (None: the core's default).
+    _default_learning_rate = None
 
     # -- hooks ---------------------------------------------------------------
     def _core_options(self):
@@ -181,13 +191,11 @@ class _RelaxAndPenalizeMixin:
             "tol": self.tol,
             "learning_rate": self.learning_rate,
             "verbose": self.verbose,
+            "polish": self.polish,
         }
         kwargs.update(self._core_options())
-        # TODO(core-merge): remove with _LEGACY_CORE_DEFAULTS.
-        legacy = {**_LEGACY_CORE_DEFAULTS, "learning_rate": self._legacy_learning_rate}
-        for name, value in legacy.items():
-            if name in kwargs and kwargs[name] is None:
-                kwargs[name] = value
+        if kwargs["learning_rate"] is None and kwargs["optimizer"] != "frank_wolfe":
+            kwargs["learning_rate"] = self._default_learning_rate
         return kwargs
 
     def _run(
@@ -224,6 +232,7 @@ class _RelaxAndPenalizeMixin:
         for field, attribute in _PATH_ATTRIBUTES.items():
             setattr(self, attribute, getattr(result, field))
         self.converged_ = bool(result.converged)
+        self.polish_ = result.polish
         return result
 
 

@@ -39,7 +39,7 @@ _PARAMETERS_DOC = """
         the folds (every row is a candidate).
 """
 
-_COMMON_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = """
     sample_mask_ : ndarray of shape (n_samples,), dtype=bool
         Rows kept.
     sample_indices_ : ndarray of shape (n_selected,)
@@ -111,7 +111,7 @@ class BilevelDataDistiller(
     ----------
     estimator_ : estimator object
         The final estimator fitted on the kept rows.
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -169,6 +169,7 @@ class BilevelDataDistiller(
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.estimator = estimator
         self.budget = budget
@@ -186,6 +187,7 @@ class BilevelDataDistiller(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     def _default_estimator(self):
         return Ridge(alpha=self.alpha, fit_intercept=self.fit_intercept)
@@ -229,7 +231,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -270,6 +272,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.budget = budget
         self.alpha = alpha
@@ -286,6 +289,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -312,4 +316,4 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
 
 
 for _cls in (BilevelDataDistiller, DataDistillationSampler):
-    document_estimator(_cls, _PARAMETERS_DOC, common_attributes=_COMMON_ATTRIBUTES_DOC)
+    document_estimator(_cls, _PARAMETERS_DOC, attributes=_ATTRIBUTES_DOC)

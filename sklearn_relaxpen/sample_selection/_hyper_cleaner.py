@@ -33,7 +33,14 @@ _C_GRID = (0.03, 0.1, 0.3, 1.0)
 
 # options that change what method="bilevel" solves: setting one with
 # method="crossfit" raises instead of being ignored
-_BILEVEL_ONLY = {"budget": None, "hypergradient": "exact", "strategy": "penalize"}
+_BILEVEL_ONLY = {
+    "n_directions": None,
+    "smoothing": None,
+    "learning_rate": None,
+    "budget": None,
+    "hypergradient": "exact",
+    "strategy": "penalize",
+}
 
 # path attributes of the driver, empty for method="crossfit" (no penalty path)
 _EMPTY_PATHS = (
@@ -58,9 +65,12 @@ _PARAMETERS_DOC = """
         trusted error of the hyper-cleaning problem (see Notes). Fast, and
         the choice is too small to overfit a small trusted set. ``"bilevel"``:
         relax and penalize over one weight per row (the thesis's method; the
-        options ``budget``, ``hypergradient``, ``strategy``, ``optimizer`` and
-        the penalty-path knobs apply to it only). With many more noisy rows
-        than trusted rows it overfits the trusted set and is slower.
+        options ``budget``, ``hypergradient``, ``strategy``, ``optimizer``,
+        ``polish`` and the penalty-path knobs apply to it only; setting
+        ``budget``, ``hypergradient``, ``strategy``, ``learning_rate``,
+        ``n_directions`` or ``smoothing`` with ``"crossfit"`` raises). With
+        many more noisy rows than trusted rows it overfits the trusted set
+        and is slower.
     C : "auto" or float, default="auto"
         Inverse L2 regularization strength of the lower-level logistic
         regression, as in :class:`~sklearn.linear_model.LogisticRegression`.
@@ -122,7 +132,7 @@ _PARAMETERS_DOC = """
         of the final model. Ignored without a trusted set.
 """
 
-_COMMON_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     sample_mask_ : ndarray of shape (n_samples,), dtype=bool
@@ -367,9 +377,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             n_inner_iter=self.n_inner_iter if zeroth else None,
         )
 
-    # TODO(core-merge): learning_rate=None meant 0.1 here before the core took
-    # None; the core's default is 0.05 (a change of the default fit to decide).
-    _legacy_learning_rate = 0.1
+    # learning_rate=None means 0.1 here (the core's default is 0.05): the value
+    # this estimator has always used, kept so that fits do not change.
+    _default_learning_rate = 0.1
 
     def _core_options(self):
         options = {
@@ -499,6 +509,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        self.polish_ = None
         self.n_iter_ = 1  # one selection pass, no penalty path
         for name in _EMPTY_PATHS:
             setattr(self, name, np.empty(0))
@@ -592,7 +603,7 @@ class HyperCleaner(
     ----------
     estimator_ : classifier object
         The final estimator, fitted on the kept (and trusted) rows.
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -659,6 +670,7 @@ class HyperCleaner(
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
         include_trusted=True,
     ):
         self.estimator = estimator
@@ -684,6 +696,7 @@ class HyperCleaner(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     def _default_estimator(self):
         C = getattr(self, "C_", None)
@@ -752,7 +765,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -808,6 +821,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.method = method
         self.C = C
@@ -830,6 +844,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -860,7 +875,7 @@ for _cls in (HyperCleaner, HyperCleaningSampler):
     document_estimator(
         _cls,
         _PARAMETERS_DOC,
-        common_attributes=_COMMON_ATTRIBUTES_DOC,
+        attributes=_ATTRIBUTES_DOC,
         notes=_NOTES_DOC,
         references=_REFERENCES_DOC,
     )
