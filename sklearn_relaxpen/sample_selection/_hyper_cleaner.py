@@ -183,8 +183,9 @@ _REFERENCES_DOC = """
     .. [1] S. Venturini, M. De Santis, J. Frecon, M. Schmidt, F. Rinaldi,
        S. Salzo, "Relax and penalize: a new bilevel approach to mixed-binary
        hyperparameter optimization", TMLR 2025.
-    .. [2] Relax and penalize with zeroth-order Frank-Wolfe for data
-       hyper-cleaning, master's thesis, chapters 3.2-4 (Algorithm 3.2).
+    .. [2] D. Zhao, "Bi-level optimization with penalty method for binary
+       hyperparameter tuning in data hyper-cleaning", master's thesis,
+       University of Padova, 2024, chapters 3.2-4 (Algorithm 3.2).
     .. [3] L. Franceschi, M. Donini, P. Frasconi, M. Pontil, "Forward and
        reverse gradient-based hyperparameter optimization", ICML 2017
        (data hyper-cleaning).
