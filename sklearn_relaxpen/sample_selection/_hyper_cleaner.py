@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Data hyper-cleaning: keep the noisy training rows that help a trusted set."""
 
-import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -16,6 +15,7 @@ from threadpoolctl import threadpool_limits
 from .._base import document_estimator
 from .._bilevel.logistic_cleaning import LogisticCleaningProblem
 from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._warnings import warn_user
 from ._base import (
     _BaseSampleSelector,
     _SelectionMetaEstimatorMixin,
@@ -246,13 +246,11 @@ class _BaseHyperCleaner(_BaseSampleSelector):
 
     # -- hooks of the base -----------------------------------------------------
     def _validation_plan(self, X, y, rng):
-        warnings.warn(
+        warn_user(
             f"{type(self).__name__} was fitted without a trusted set (X_val, "
             "y_val): the validation loss then comes from the noisy rows "
             f"themselves (cv={self.cv!r}) and the cleaning quality depends on "
-            "a trusted set. Pass fit(X, y, X_val=..., y_val=...) with clean rows.",
-            UserWarning,
-            stacklevel=5,
+            "a trusted set. Pass fit(X, y, X_val=..., y_val=...) with clean rows."
         )
         return super()._validation_plan(X, y, rng)
 
@@ -291,10 +289,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             return self.optimizer
         return "adam" if self.hypergradient == "exact" else "frank_wolfe"
 
-    def _fit_selection(self, X, y, X_val, y_val):
+    def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
         small = _n_entries(X) <= _SINGLE_THREAD_MAX_SIZE
         with threadpool_limits(1, user_api="blas") if small else nullcontext():
-            return super()._fit_selection(X, y, X_val, y_val)
+            return super()._fit_selection(X, y, X_val, y_val, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -416,7 +414,7 @@ class HyperCleaner(
         return LogisticRegression(C=self.C)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Select the training rows, then fit the final estimator.
 
         Parameters
@@ -430,6 +428,10 @@ class HyperCleaner(
             a warning).
         y_val : array-like of shape (n_val,), default=None
             Trusted (clean) labels; every class must occur in ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: row i enters the lower-level logistic loss with
+            weight ``theta_i * sample_weight[i]`` (and the final estimator
+            gets the kept rows' weights, 1 for trusted rows). None means 1.
 
         Returns
         -------
@@ -444,7 +446,7 @@ class HyperCleaner(
                 "HyperCleaner is for classification: estimator must be a "
                 f"classifier, got {estimator!r}."
             )
-        X, y = self._fit_selection(X, y, X_val, y_val)
+        X, y = self._fit_selection(X, y, X_val, y_val, sample_weight)
         extra = None
         if self.include_trusted and X_val is not None:
 
@@ -549,7 +551,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         self.warm_start = warm_start
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Learn which training rows to keep.
 
         Parameters
@@ -563,13 +565,17 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
             a warning).
         y_val : array-like of shape (n_val,), default=None
             Trusted (clean) labels; every class must occur in ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: row i enters the lower-level logistic loss with
+            weight ``theta_i * sample_weight[i]`` (and the final estimator
+            gets the kept rows' weights, 1 for trusted rows). None means 1.
 
         Returns
         -------
         self : object
             Fitted sampler.
         """
-        self._fit_selection(X, y, X_val, y_val)
+        self._fit_selection(X, y, X_val, y_val, sample_weight)
         return self
 
 

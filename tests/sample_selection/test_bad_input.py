@@ -91,26 +91,28 @@ def test_tiny_alpha_gives_the_least_squares_selection_without_linalg_error(
     assert np.isfinite(model.val_loss_)
     # The limit alpha -> 0: the minimum-norm least-squares fit on the kept rows.
     mask = model.sample_mask_
-    ref = Ridge(alpha=1e-17, fit_intercept=fit_intercept, solver="svd")
-    ref.fit(X[mask], y[mask])
-    expected = 0.5 * np.mean((ref.predict(X_val) - y_val) ** 2)
+    x_mean = X[mask].mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+    y_mean = y[mask].mean() if fit_intercept else 0.0
+    coef = np.linalg.pinv(X[mask] - x_mean) @ (y[mask] - y_mean)
+    pred = (X_val - x_mean) @ coef + y_mean
+    expected = 0.5 * np.mean((pred - y_val) ** 2)
     assert model.val_loss_ == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(model.predict(X_val), pred, rtol=1e-6)
 
 
-def test_hyper_cleaner_says_when_the_selection_dropped_a_class():
-    """Every training row labelled 2 is mislabelled: the selection drops them."""
-    rng = np.random.RandomState(0)
-    centers = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, -3.0]])
-    y_true = np.arange(90) % 3
-    X = centers[y_true] + 0.3 * rng.randn(90, 2)
-    y_noisy = y_true.copy()
-    y_noisy[y_true == 2] = 0
-    y_noisy[(y_true == 0) & (np.arange(90) % 2 == 0)] = 2  # class 2 only wrong
-    y_val = np.arange(30) % 3
-    X_val = centers[y_val] + 0.3 * rng.randn(30, 2)
-    cleaner = HyperCleaner(include_trusted=False, **FAST)
+@pytest.mark.parametrize("include_trusted", [False, True])
+def test_hyper_cleaner_says_when_the_selection_dropped_a_class(include_trusted):
+    """A selection of one row leaves one class: say so, not LogisticRegression's
+    "needs samples of at least 2 classes"."""
+    X, y = _classification()
+    X_val, y_val = _classification(n=30, seed=1)
+    cleaner = HyperCleaner(budget=1, include_trusted=include_trusted, **FAST)
+    if include_trusted:  # the trusted rows bring the classes back
+        cleaner.fit(X, y, X_val=X_val, y_val=y_val)
+        assert cleaner.sample_mask_.sum() == 1
+        return
     with pytest.raises(ValueError, match="selection kept no training row of"):
-        cleaner.fit(X, y_noisy, X_val=X_val, y_val=y_val)
+        cleaner.fit(X, y, X_val=X_val, y_val=y_val)
 
 
 # -- 10. warnings point at the caller ---------------------------------------------
@@ -210,28 +212,50 @@ def test_hyper_cleaner_sparse_X_matches_dense():
     assert sparse.val_loss_ == pytest.approx(dense.val_loss_, rel=1e-6)
 
 
-def test_sparse_lower_level_ridge_hypergradient_matches_dense():
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_shared_fold_problem_matches_per_fold_problems(fit_intercept, sparse):
+    """One copy of the data for every fold: same value and hypergradient."""
+    from sklearn.model_selection import KFold
+
+    from sklearn_relaxpen._bilevel.ridge_folds import RidgeFoldsProblem
+    from sklearn_relaxpen.sample_selection._base import _FoldAveragedProblem
+
     X, y = _regression(n=40, d=4)
     X[np.abs(X) < 0.6] = 0.0
-    X_val, y_val = _regression(n=15, d=4, seed=1)
+    folds = list(KFold(4, shuffle=True, random_state=0).split(X))
+    position = np.arange(40)
+    reference = _FoldAveragedProblem(
+        [
+            RidgeSelectionProblem(
+                X[tr], y[tr], X[va], y[va], alpha=0.5, fit_intercept=fit_intercept
+            )
+            for tr, va in folds
+        ],
+        [tr for tr, _ in folds],
+        40,
+    )
+    shared = RidgeFoldsProblem(
+        sp.csr_matrix(X) if sparse else X,
+        y,
+        folds,
+        position,
+        alpha=0.5,
+        fit_intercept=fit_intercept,
+    )
     theta = np.random.RandomState(3).uniform(0.1, 0.9, size=40)
-    for fit_intercept in (True, False):
-        dense = RidgeSelectionProblem(
-            X, y, X_val, y_val, alpha=0.5, fit_intercept=fit_intercept
-        )
-        sparse = RidgeSelectionProblem(
-            sp.csr_matrix(X),
-            y,
-            sp.csr_matrix(X_val),
-            y_val,
-            alpha=0.5,
-            fit_intercept=fit_intercept,
-        )
-        v_d, g_d, _ = dense.value_and_grad(theta)
-        v_s, g_s, _ = sparse.value_and_grad(theta)
-        assert v_s == pytest.approx(v_d, rel=1e-10)
-        np.testing.assert_allclose(g_s, g_d, rtol=1e-8, atol=1e-12)
-        assert sp.issparse(sparse.X)
+    v_ref, g_ref, _ = reference.value_and_grad(theta)
+    v, g, _ = shared.value_and_grad(theta)
+    assert v == pytest.approx(v_ref, rel=1e-10)
+    assert shared.value(theta) == pytest.approx(v_ref, rel=1e-10)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-8, atol=1e-12)
+    # and the hypergradient against central finite differences
+    h = 1e-6
+    fd = [
+        (shared.value(theta + h * e) - shared.value(theta - h * e)) / (2 * h)
+        for e in np.eye(40)[:8]
+    ]
+    np.testing.assert_allclose(g[:8], fd, rtol=1e-5, atol=1e-9)
 
 
 def test_classification_distiller_refuses_nothing_but_sampler_refuses_strings():
