@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """GroupStructureLassoCV: learn a feature partition shared by regression tasks."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +23,7 @@ from .._bilevel.group_lasso import (
 from .._core import RowSimplex, relax_and_penalize
 from ..utils._paths import set_path_attributes
 from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
+from ..utils._warnings import warn_user, warnings_at_user
 
 __all__ = ["GroupStructureLassoCV"]
 
@@ -571,7 +571,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
         alpha0 = float(np.clip(alpha0, low, high))
         problem = GroupStructureProblem(chunks, self.eta, n_jobs=self.n_jobs)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), warnings_at_user():
             res = relax_and_penalize(
                 problem,
                 theta0,
@@ -603,11 +603,10 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         set_path_attributes(self, res)
         lower_ok = problem.all_converged and refit_ok
         if not lower_ok:
-            warnings.warn(
+            warn_user(
                 "The lower-level group-lasso solver did not converge for some "
                 "task; the hypergradient may be inaccurate.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         self.converged_ = bool(res.converged and lower_ok)
         if self._single:
