@@ -14,6 +14,7 @@ each estimator's ``__init__`` (scikit-learn's explicit-parameter convention;
 ``tests/test_common.py`` checks that none is forgotten).
 """
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -37,9 +38,13 @@ _PATH_ATTRIBUTES = {
 }
 
 # TODO(core-merge): the core branch makes relax_and_penalize accept None for
-# these (None = the default of the chosen optimizer / hypergradient). Once it
-# is merged, delete this mapping and `_legacy_learning_rate` below and pass the
-# values through unchanged.
+# these (None = the default of the chosen optimizer / hypergradient, and a set
+# value that does not apply is a ValueError). Until it is merged the driver
+# maps None to the old defaults; after the merge `_CORE_TAKES_NONE` is True and
+# the values pass through. Delete `_CORE_TAKES_NONE` and this mapping then.
+_CORE_TAKES_NONE = (
+    inspect.signature(relax_and_penalize).parameters["learning_rate"].default is None
+)
 _LEGACY_CORE_DEFAULTS = {"learning_rate": 0.05, "n_directions": 20, "smoothing": 1e-3}
 
 COMMON_PARAMETERS_DOC = """
@@ -102,10 +107,12 @@ PATH_ATTRIBUTES_DOC = """
         stage.
     n_iter_path_ : ndarray of shape (n_stages,), dtype=int
         Upper-level iterations of each stage.
-    objective_history_ : ndarray of shape (n_iter_,)
-        ``G`` at every upper-level iteration.
-    time_history_ : ndarray of shape (n_iter_,)
-        Cumulative wall time in seconds at every upper-level iteration.
+    objective_history_ : ndarray of shape (n_evaluations,)
+        ``G`` at every evaluation of the hypergradient, in order (about one
+        per upper-level iteration; stage starts and rejected trial steps add
+        some).
+    time_history_ : ndarray of shape (n_evaluations,)
+        Cumulative wall time in seconds at each of those evaluations.
 """
 
 
@@ -132,9 +139,9 @@ class _RelaxAndPenalizeMixin:
         "warm_start": ["boolean"],
     }
 
-    # TODO(core-merge): what learning_rate=None meant for this estimator before
-    # the core accepted None (see _LEGACY_CORE_DEFAULTS).
-    _legacy_learning_rate = 0.05
+    # What learning_rate=None means for "adam" and "pgd" when an estimator's
+    # default step differs from the core's (None: the core's default).
+    _default_learning_rate = None
 
     # -- hooks ---------------------------------------------------------------
     def _core_options(self):
@@ -184,11 +191,12 @@ class _RelaxAndPenalizeMixin:
             "verbose": self.verbose,
         }
         kwargs.update(self._core_options())
-        # TODO(core-merge): remove with _LEGACY_CORE_DEFAULTS.
-        legacy = {**_LEGACY_CORE_DEFAULTS, "learning_rate": self._legacy_learning_rate}
-        for name, value in legacy.items():
-            if name in kwargs and kwargs[name] is None:
-                kwargs[name] = value
+        if kwargs["learning_rate"] is None and kwargs["optimizer"] != "frank_wolfe":
+            kwargs["learning_rate"] = self._default_learning_rate
+        if not _CORE_TAKES_NONE:  # TODO(core-merge): remove this branch.
+            for name, value in _LEGACY_CORE_DEFAULTS.items():
+                if name in kwargs and kwargs[name] is None:
+                    kwargs[name] = value
         return kwargs
 
     def _run(
