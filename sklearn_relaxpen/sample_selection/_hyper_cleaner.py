@@ -6,6 +6,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
@@ -175,7 +176,9 @@ _REFERENCES_DOC = """
 
 
 def _concat_rows(a, b):
-    """Stack the rows of ``b`` under ``a``, keeping pandas containers."""
+    """Stack the rows of ``b`` under ``a``, keeping pandas / sparse containers."""
+    if sp.issparse(a) or sp.issparse(b):
+        return sp.vstack([sp.csr_matrix(a), sp.csr_matrix(b)], format="csr")
     if hasattr(a, "iloc"):
         import pandas as pd
 
@@ -218,6 +221,8 @@ class _BaseHyperCleaner(_BaseSampleSelector):
     }
 
     _is_classification = True
+    # The logistic lower level needs only products with X.
+    _accept_sparse = ("csr", "csc")
 
     # -- targets ---------------------------------------------------------------
     def _validate_targets(self, y):
