@@ -407,7 +407,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -424,7 +424,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -441,7 +441,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -458,7 +458,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -475,7 +475,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             True targets.
@@ -516,11 +516,11 @@ class _SelectionSamplerMixin(OneToOneFeatureMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Separate validation inputs; without them ``cv`` is used.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets.

@@ -277,11 +277,11 @@ class BilevelDataDistiller(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Candidate training rows.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation inputs. Without them, ``cv`` splits ``X``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets.
@@ -378,11 +378,11 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Candidate training rows.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation inputs. Without them, ``cv`` splits ``X``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets.

@@ -424,11 +424,11 @@ class HyperCleaner(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs whose labels may be wrong.
         y : array-like of shape (n_samples,)
             Noisy class labels.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Trusted inputs. Without them, ``cv`` splits the noisy rows (with
             a warning).
         y_val : array-like of shape (n_val,), default=None
@@ -561,11 +561,11 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs whose labels may be wrong.
         y : array-like of shape (n_samples,)
             Noisy class labels.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Trusted inputs. Without them, ``cv`` splits the noisy rows (with
             a warning).
         y_val : array-like of shape (n_val,), default=None
