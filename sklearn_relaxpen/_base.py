@@ -14,7 +14,6 @@ each estimator's ``__init__`` (scikit-learn's explicit-parameter convention;
 ``tests/test_common.py`` checks that none is forgotten).
 """
 
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -36,16 +35,6 @@ _PATH_ATTRIBUTES = {
     "objective_history": "objective_history_",
     "time_history": "time_history_",
 }
-
-# TODO(core-merge): the core branch makes relax_and_penalize accept None for
-# these (None = the default of the chosen optimizer / hypergradient, and a set
-# value that does not apply is a ValueError). Until it is merged the driver
-# maps None to the old defaults; after the merge `_CORE_TAKES_NONE` is True and
-# the values pass through. Delete `_CORE_TAKES_NONE` and this mapping then.
-_CORE_TAKES_NONE = (
-    inspect.signature(relax_and_penalize).parameters["learning_rate"].default is None
-)
-_LEGACY_CORE_DEFAULTS = {"learning_rate": 0.05, "n_directions": 20, "smoothing": 1e-3}
 
 COMMON_PARAMETERS_DOC = """
     strategy : {"penalize", "round"}, default={default}
@@ -193,10 +182,6 @@ class _RelaxAndPenalizeMixin:
         kwargs.update(self._core_options())
         if kwargs["learning_rate"] is None and kwargs["optimizer"] != "frank_wolfe":
             kwargs["learning_rate"] = self._default_learning_rate
-        if not _CORE_TAKES_NONE:  # TODO(core-merge): remove this branch.
-            for name, value in _LEGACY_CORE_DEFAULTS.items():
-                if name in kwargs and kwargs[name] is None:
-                    kwargs[name] = value
         return kwargs
 
     def _run(

@@ -35,7 +35,8 @@ def factorize_spd(gram, penalty_diag):
     the penalized diagonal entries first, then to every diagonal entry:
     the result approximates the ``alpha -> 0`` limit (minimum-norm
     coefficients, the intercept left free) to about 1e-8 relative, the best
-    the normal equations allow. Non-finite input raises.
+    the normal equations allow; ``gram`` is then updated in place to the
+    matrix that was factored. Non-finite input raises.
     """
     try:
         factor = linalg.cho_factor(gram, check_finite=False)
@@ -59,9 +60,11 @@ def factorize_spd(gram, penalty_diag):
         trial = gram.copy()
         trial[rows, rows] += delta
         try:
-            return linalg.cho_factor(trial, check_finite=False)
+            factor = linalg.cho_factor(trial, check_finite=False)
         except linalg.LinAlgError:
             continue
+        gram[...] = trial  # the caller's matrix is the one factored
+        return factor
     raise ValueError("The ridge lower level is singular even with a tiny ridge.")
 
 

@@ -75,6 +75,8 @@ PARAMETER_CONSTRAINTS = {
     "n_jobs": [Integral, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "polish": ["boolean"],
+    "max_polish_evals": [_IntInterval(1, None, closed="left"), None],
 }
 
 

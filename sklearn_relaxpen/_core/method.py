@@ -4,6 +4,7 @@
 
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -20,6 +21,7 @@ from ._validation import (
 from ._warn import warn_at_caller
 from .optimizers import OPTIMIZERS
 from .penalty import auto_eps_init, eps_schedule, penalty, penalty_grad
+from .polish import PolishResult, polish_binary
 from .zeroth_order import IRDSAGradient
 
 
@@ -60,6 +62,9 @@ class RelaxAndPenalizeResult:
         Cumulative wall time in seconds at every upper-level iteration.
     message : str
         How the run ended.
+    polish : PolishResult or None
+        Record of the binary local search run after the path (None when
+        ``polish=False``); ``objective`` is then G after the polish.
     """
 
     theta: np.ndarray
@@ -76,6 +81,16 @@ class RelaxAndPenalizeResult:
     objective_history: np.ndarray = field(repr=False)
     time_history: np.ndarray = field(repr=False)
     message: str = ""
+    polish: PolishResult | None = None
+
+
+class LooseRelaxationWarning(UserWarning):
+    """Rounding the relaxed optimum raised the upper-level objective a lot.
+
+    Emitted by ``strategy="round"`` when ``G(rounded) - G(relaxed) >
+    0.5 * |G(relaxed)|`` (and more than ``1e-8 * max(1, |G(relaxed)|)``): the
+    relaxation is loose there, its optimum says little about binary points.
+    """
 
 
 class _PenalizedObjective:
@@ -148,6 +163,8 @@ def relax_and_penalize(
     n_jobs=None,
     random_state=None,
     verbose=0,
+    polish=True,
+    max_polish_evals=None,
 ):
     """Solve a mixed-binary bilevel problem by relax and penalize.
 
@@ -239,7 +256,28 @@ def relax_and_penalize(
         0 is silent, 1 prints one line per stage, 2 also one line per
         iteration: the objective G at the last oracle call, the largest
         coordinate move (``step``) and the stage's stopping measure
-        (``stationarity``, compared with ``inner_tol``).
+        (``stationarity``, compared with ``inner_tol``); the polish
+        prints one line at verbose >= 1.
+    polish : bool, default=True
+        Run a binary local search from the binary point (after the path, or
+        after the rounding for ``strategy="round"``): repeatedly take the
+        best improving single move (``Box``: flip one entry; ``Budget``: swap
+        one 1 out and one 0 in, staying within the budget; ``RowSimplex``:
+        move one row's 1 to another column), screening the moves by the
+        first-order change the hypergradient predicts and verifying them
+        exactly, by ``problem.evaluate_moves(theta, lam, moves)`` when the
+        problem has it, else by ``problem.value``. It stops when no move
+        lowers G (``result.polish.certified`` is then True) or when
+        ``max_polish_evals`` is spent. ``lam`` stays fixed during the polish.
+        See :mod:`sklearn_relaxpen._core.polish`.
+    max_polish_evals : int, default=None
+        Budget of the polish in exact evaluations: one per move evaluated, and
+        one per hypergradient recomputed after an accepted move. When the
+        problem has a batched ``evaluate_moves``, whose moves cost about
+        ``1 / theta.size`` of a full evaluation each, a hypergradient counts
+        as ``theta.size``. None: the number of hypergradient evaluations of
+        the path (at least 20), times ``theta.size`` with a batched
+        evaluator, so that the polish costs about as much as the path.
 
     Returns
     -------
@@ -264,6 +302,9 @@ def relax_and_penalize(
         rounded to the nearest feasible binary point); with
         ``strategy="round"``, when the relaxed stage did not converge. The
         warning is attributed to the first caller outside this package.
+    LooseRelaxationWarning
+        With ``strategy="round"``, when rounding raises G by more than half
+        of the relaxed optimum's G (the message gives both values).
 
     References
     ----------
@@ -400,16 +441,47 @@ def relax_and_penalize(
         )
         warn_at_caller(message, ConvergenceWarning)
 
+    checked.where = "at the binary solution"
+    objective = _objective_value(checked, binary, lam)
+    rounded_objective = objective
+    polish_record = None
+    if polish:
+        if max_polish_evals is None:
+            max_polish_evals = max(20, len(history))
+            if hasattr(problem, "evaluate_moves"):
+                max_polish_evals *= binary.size
+        checked.where = "during the polish"
+        # The checked oracles, without value_and_grad for a value-only problem.
+        target = checked
+        if not hasattr(problem, "value_and_grad"):
+            target = SimpleNamespace(value=checked.value)
+        binary, objective, polish_record = polish_binary(
+            target,
+            binary,
+            lam,
+            feasible_set=feasible_set,
+            max_evals=max_polish_evals,
+            evaluate_moves=getattr(problem, "evaluate_moves", None),
+        )
+        if verbose:
+            print(
+                f"[relax_and_penalize] polish: {polish_record.n_moves} move(s), "
+                f"G {polish_record.objective_before:.6g} -> {objective:.6g}, "
+                f"{polish_record.n_evaluations} exact evaluations, "
+                f"certified={polish_record.certified}, {polish_record.time:.2f}s"
+            )
+    if strategy == "round":
+        _warn_if_loose(records[-1][1], rounded_objective, polish_record)
+
     eps_path, obj_path, pen_path, dist_path, iter_path = (
         np.array(col) for col in zip(*records)
     )
     hist = np.array(history, dtype=float).reshape(-1, 2)
-    checked.where = "at the binary solution"
     return RelaxAndPenalizeResult(
         theta=binary,
         theta_relaxed=theta,
         lam=lam,
-        objective=_objective_value(checked, binary, lam),
+        objective=objective,
         converged=bool(converged),
         n_iter=int(iter_path.sum()),
         eps_path=eps_path.astype(float),
@@ -420,4 +492,23 @@ def relax_and_penalize(
         objective_history=hist[:, 0],
         time_history=hist[:, 1],
         message=message,
+        polish=polish_record,
+    )
+
+
+def _warn_if_loose(relaxed, rounded, polish_record):
+    """LooseRelaxationWarning when rounding raised G far above the relaxed G."""
+    rise = rounded - relaxed
+    if rise <= 0.5 * abs(relaxed) or rise <= 1e-8 * max(1.0, abs(relaxed)):
+        return
+    ratio = f" ({rounded / relaxed:.3g} times)" if relaxed > 0 else ""
+    after = ""
+    if polish_record is not None:
+        after = f"; the polish then brought it to {polish_record.objective_after:.6g}"
+    warn_at_caller(
+        f"rounding raised the validation loss (upper-level objective G) from "
+        f"{relaxed:.6g} at the relaxed optimum to {rounded:.6g}{ratio}: the "
+        f"relaxation is loose here{after}. strategy='penalize' follows a path "
+        "into the binary set instead of rounding.",
+        LooseRelaxationWarning,
     )

@@ -230,7 +230,7 @@ def test_nan_or_inf_from_the_problem_is_a_clear_error_within_a_second(
         assert f"oracle call {bad_call}" in message  # ... and the call
         assert any(
             where in message
-            for where in ("stage", "theta0", "binary solution", "iteration")
+            for where in ("stage", "theta0", "binary solution", "iteration", "polish")
         )
         assert problem.n_calls == bad_call  # raised at that very call
     else:
