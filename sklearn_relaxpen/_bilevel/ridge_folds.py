@@ -55,10 +55,19 @@ def factorize_spd(gram, penalty_diag):
     # sqrt(machine eps) of the scale balances the bias of the extra ridge
     # against the rounding errors it lets through (both ~1e-8 relative).
     delta = 1e-8 * max(np.trace(gram) / gram.shape[0], np.finfo(float).tiny)
-    penalized = np.flatnonzero(penalty_diag > 0)
-    for rows in (penalized, np.arange(gram.shape[0])):
+    # An unpenalized intercept is singular only without any weight; its
+    # right-hand side is then 0 too, and any tiny value fixes it at 0.
+    intercept_delta = 1e-12 * max(1.0, np.trace(gram))
+    penalized = penalty_diag > 0
+    for rows, amount in (
+        (np.flatnonzero(penalized), delta),
+        (np.flatnonzero(~penalized), intercept_delta),
+        (np.arange(gram.shape[0]), delta),
+    ):
+        if rows.size == 0:
+            continue
         trial = gram.copy()
-        trial[rows, rows] += delta
+        trial[rows, rows] += amount
         try:
             factor = linalg.cho_factor(trial, check_finite=False)
         except linalg.LinAlgError:
