@@ -433,14 +433,22 @@ class RidgeSelectionProblem:
         ``x`` has shape (k, q, d+1), ``r`` (training residuals at the current
         B) shape (k, q, e) and ``sign`` shape (k, q). Uses ``H' (B' - B) =
         -sum_q sign_q x_q r_q^T``, which holds since ``H B = R``; O(d^3) per
-        move, for the few moves whose Woodbury update is ill-conditioned.
+        move, for the moves whose Woodbury update is ill-conditioned and for
+        every addition to an empty set with an intercept (H singular).
         """
-        gram = state["gram"] + np.einsum("kq,kqa,kqb->kab", sign, x, x)
-        rhs = -np.einsum("kq,kqa,kqe->kae", sign, x, r)
-        delta = np.linalg.solve(gram, rhs)
-        lin = np.einsum("ae,kae->k", state["grad_B"], delta)
-        quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
-        return state["value"] + lin + 0.5 * quad
+        n_cols = x.shape[2]
+        values = np.empty(x.shape[0])
+        # (d+1)^2 floats per move: blocks of at most about 32 MB
+        step = max(1, (1 << 22) // (n_cols * n_cols))
+        for start in range(0, x.shape[0], step):
+            b = slice(start, start + step)
+            gram = state["gram"] + np.einsum("kq,kqa,kqb->kab", sign[b], x[b], x[b])
+            rhs = -np.einsum("kq,kqa,kqe->kae", sign[b], x[b], r[b])
+            delta = np.linalg.solve(gram, rhs)
+            lin = np.einsum("ae,kae->k", state["grad_B"], delta)
+            quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
+            values[b] = state["value"] + lin + 0.5 * quad
+        return values
 
 
 def _distinct(indices, size):

@@ -246,6 +246,7 @@ class BilevelDataDistiller(
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.estimator = estimator
         self.budget = budget
@@ -263,6 +264,7 @@ class BilevelDataDistiller(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     def _default_estimator(self):
         return Ridge(alpha=self.alpha, fit_intercept=self.fit_intercept)
@@ -355,6 +357,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.budget = budget
         self.alpha = alpha
@@ -371,6 +374,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
