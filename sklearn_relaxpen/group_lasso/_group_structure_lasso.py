@@ -242,7 +242,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
     >>> model.fit(data.X_train, data.y_train, tasks=data.tasks_train,
     ...           X_val=data.X_val, y_val=data.y_val, tasks_val=data.tasks_val)
     GroupStructureLassoCV(max_iter=20, random_state=0)
-    >>> sorted(sorted(g.tolist()) for g in model.groups_)
+    >>> sorted(sorted(g) for g in model.groups_)
     [[0, 1, 2], [3, 4, 5]]
     >>> model.predict(data.X_test, tasks=data.tasks_test).shape
     (300,)
