@@ -410,6 +410,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         """Run the cross-fitted selection; store ``C_`` and the per-row table."""
         n = X.shape[0]
         n_classes = self.classes_.shape[0]
+        # the cross-fitted selection works on dense rows (a dense copy of
+        # sparse input; method="bilevel" keeps X sparse)
+        X = X.toarray() if sp.issparse(X) else X
+        X_val = X_val.toarray() if sp.issparse(X_val) else X_val
         if X_val is None:
             C = 1.0 if self.C == "auto" else float(self.C)
             # the noisy rows are scored out of fold, on the folds of ``cv`` (a
@@ -481,6 +485,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 "sample_weight is supported with method='bilevel' only; the "
                 "cross-fitted selection of method='crossfit' does not weight rows."
             )
+        self._sample_weight = None
         for name, default in _BILEVEL_ONLY.items():
             if getattr(self, name) != default:
                 raise ValueError(

@@ -36,8 +36,10 @@ def _classification(n=90, d=4, seed=0):
 SELECTORS = [
     lambda **kw: BilevelDataDistiller(budget=10, **FAST, **kw),
     lambda **kw: DataDistillationSampler(budget=10, **FAST, **kw),
-    lambda **kw: HyperCleaner(**FAST, **kw),
-    lambda **kw: HyperCleaningSampler(**FAST, **kw),
+    # the relax-and-penalize path (method="crossfit", the default, has no
+    # penalty path to warm-start)
+    lambda **kw: HyperCleaner(method="bilevel", **FAST, **kw),
+    lambda **kw: HyperCleaningSampler(method="bilevel", **FAST, **kw),
 ]
 SELECTOR_IDS = ["distiller", "distillation_sampler", "cleaner", "cleaning_sampler"]
 
@@ -106,7 +108,9 @@ def test_hyper_cleaner_says_when_the_selection_dropped_a_class(include_trusted):
     "needs samples of at least 2 classes"."""
     X, y = _classification()
     X_val, y_val = _classification(n=30, seed=1)
-    cleaner = HyperCleaner(budget=1, include_trusted=include_trusted, **FAST)
+    cleaner = HyperCleaner(
+        method="bilevel", budget=1, include_trusted=include_trusted, **FAST
+    )
     if include_trusted:  # the trusted rows bring the classes back
         cleaner.fit(X, y, X_val=X_val, y_val=y_val)
         assert cleaner.sample_mask_.sum() == 1
@@ -120,7 +124,9 @@ def test_warnings_point_at_the_users_line():
     X, y = _classification()
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        HyperCleaner(max_stages=1, max_iter=2, random_state=0).fit(X, y)
+        HyperCleaner(method="bilevel", max_stages=1, max_iter=2, random_state=0).fit(
+            X, y
+        )
     assert record
     for w in record:
         assert w.filename == __file__, (w.category, w.filename, str(w.message))
@@ -154,7 +160,7 @@ def test_hyper_cleaner_sample_weight_multiplies_the_row_weight():
     X, y = _classification()
     X_val, y_val = _classification(n=30, seed=1)
     w = np.random.RandomState(2).uniform(0.2, 3.0, size=X.shape[0])
-    model = HyperCleaner(include_trusted=False, **FAST)
+    model = HyperCleaner(method="bilevel", C=1.0, include_trusted=False, **FAST)
     model.fit(X, y, X_val=X_val, y_val=y_val, sample_weight=w)
     mask = model.sample_mask_.astype(float)
     ref = LogisticCleaningProblem(X, y, X_val, y_val, n_classes=3, tol=1e-10)
@@ -198,12 +204,15 @@ def test_distiller_sparse_X_matches_dense(fmt):
     )
 
 
-def test_hyper_cleaner_sparse_X_matches_dense():
+@pytest.mark.parametrize("method", ["bilevel", "crossfit"])
+def test_hyper_cleaner_sparse_X_matches_dense(method):
     X, y = _classification()
     X = StandardScaler().fit_transform(X)
     X[np.abs(X) < 0.5] = 0.0
     X_val, y_val = _classification(n=30, seed=1)
-    kw = dict(include_trusted=False, **FAST)
+    kw = dict(include_trusted=False, method=method, random_state=0)
+    if method == "bilevel":
+        kw.update(FAST)
     dense = HyperCleaner(**kw).fit(X, y, X_val=X_val, y_val=y_val)
     sparse = HyperCleaner(**kw).fit(
         sp.csr_matrix(X), y, X_val=sp.csr_matrix(X_val), y_val=y_val
