@@ -40,6 +40,7 @@ def crossfit_agreement(
     max_iter=100,
     solver="auto",
     coef_init=None,
+    sample_weight=None,
 ):
     """Out-of-fold agreement of the lower-level model with each noisy label.
 
@@ -73,6 +74,8 @@ def crossfit_agreement(
         Newton variant.
     coef_init : ndarray of shape (n_features + 1, n_outputs), default=None
         Start of the first solve (e.g. the last solution at another ``C``).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the candidate rows in the scoring models (1 when None).
 
     Returns
     -------
@@ -97,13 +100,14 @@ def crossfit_agreement(
     direct = use_direct(solver, loss.n_params)
     weights = np.ones(loss.n_samples)
     base = np.ones(n) if keep is None else np.asarray(keep, dtype=np.float64)
+    row_weight = np.ones(n) if sample_weight is None else sample_weight
     coef = np.zeros(loss.coef_shape) if coef_init is None else coef_init
     converged = True
     rows = np.arange(n)
     for _ in range(n_passes):
         proba = np.empty((n, n_classes))
         for fold in candidate_folds:
-            weights[:n] = base
+            weights[:n] = base * row_weight
             weights[fold] = 0.0
             # folds differ in few rows: each solve starts from the previous one
             coef, _, ok = newton(

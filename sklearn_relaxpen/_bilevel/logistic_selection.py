@@ -163,6 +163,7 @@ def crossfit_select(
     tol=1e-4,
     solver="auto",
     allow_trusted_only=True,
+    sample_weight=None,
 ):
     """Choose ``C`` and the kept rows by the cross-fitted trusted loss.
 
@@ -196,6 +197,9 @@ def crossfit_select(
     allow_trusted_only : bool, default=True
         Whether "trusted rows only" (drop every candidate) may win; when
         False its loss is still computed and reported.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the candidate rows in every lower-level model (1 when
+        None): a kept row enters with its weight.
 
     Returns
     -------
@@ -207,6 +211,7 @@ def crossfit_select(
     y_val = np.asarray(y_val, dtype=np.intp)
     rng = check_random_state(random_state)
     n = X.shape[0]
+    row_weight = np.ones(n) if sample_weight is None else sample_weight
     candidate_seed = rng.randint(np.iinfo(np.int32).max)
     candidate_folds = [
         held
@@ -237,6 +242,7 @@ def crossfit_select(
             tol=tol,
             solver=solver,
             coef_init=coef,
+            sample_weight=sample_weight,
         )
         keep = agreement >= 1.0
         problem = CrossFittedCleaningProblem(
@@ -244,7 +250,7 @@ def crossfit_select(
         )
         if fold_coefs is not None:
             problem.warm_start(fold_coefs)
-        theta = keep.astype(np.float64)
+        theta = keep * row_weight
         row_losses[j, 0] = problem.held_out_losses(theta)
         row_errors[j, 0] = problem.held_out_errors(theta)
         fold_coefs = problem.coefs
@@ -256,12 +262,12 @@ def crossfit_select(
         # the filter, evaluated honestly: fold k's mask comes from the trusted
         # model of fold k (trained without fold k's rows)
         fold_proba = [_proba(X, c) for c in trusted.coefs]
-        fold_filters = np.array([p.argmax(1) == y for p in fold_proba], dtype=float)
+        fold_filters = np.array([p.argmax(1) == y for p in fold_proba]) * row_weight
         row_losses[j, 1] = problem.held_out_losses(fold_filters)
         row_errors[j, 1] = problem.held_out_errors(fold_filters)
         # both scorers together: the mean of their probabilities
-        fold_both = np.array(
-            [(p + proba).argmax(1) == y for p in fold_proba], dtype=float
+        fold_both = (
+            np.array([(p + proba).argmax(1) == y for p in fold_proba]) * row_weight
         )
         row_losses[j, 2] = problem.held_out_losses(fold_both)
         row_errors[j, 2] = problem.held_out_errors(fold_both)

@@ -17,7 +17,6 @@ from sklearn.model_selection import check_cv, train_test_split
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     has_fit_parameter,
@@ -32,6 +31,7 @@ from ..utils._sklearn_api import (
     ImbTags,
     Interval,
     RealNotInt,
+    _check_sample_weight,
     _safe_indexing,
 )
 from ..utils._warnings import warn_user

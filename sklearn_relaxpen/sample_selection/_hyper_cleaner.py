@@ -18,7 +18,13 @@ from .._base import document_estimator
 from .._bilevel.logistic_agreement import crossfit_agreement
 from .._bilevel.logistic_cleaning import LogisticCleaningProblem
 from .._bilevel.logistic_selection import crossfit_select
-from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn_api import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 from ..utils._warnings import warn_user
 from ._base import (
     _BaseSampleSelector,
@@ -406,7 +412,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         trusted rows exists)."""
         return False
 
-    def _crossfit_table(self, X, y_enc, X_val, y_val_enc, rng):
+    def _crossfit_table(self, X, y_enc, X_val, y_val_enc, rng, sample_weight=None):
         """Run the cross-fitted selection; store ``C_`` and the per-row table."""
         n = X.shape[0]
         n_classes = self.classes_.shape[0]
@@ -433,10 +439,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 candidate_folds=folds,
                 n_classes=n_classes,
                 C=C,
+                sample_weight=sample_weight,
             )
             mask = agreement >= 1.0
-            if np.unique(y_enc[mask]).shape[0] < 2:
-                mask = np.ones(n, dtype=bool)
             self.C_, self.Cs_ = C, np.array([C])
             self.cv_loss_ = np.full((1, 4), np.nan)
             self.cv_error_ = np.full((1, 4), np.nan)
@@ -459,6 +464,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 n_folds=self.n_folds,
                 random_state=rng,
                 allow_trusted_only=self._allow_trusted_only(),
+                sample_weight=sample_weight,
             )
             proba, agreement, mask = (
                 selection.proba,
@@ -475,17 +481,18 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         self.label_quality_ = proba[np.arange(n), y_enc]
         self.agreement_ = agreement
         self._predicted_label = proba.argmax(axis=1)
+        # A class whose every row would be dropped is kept whole: its rows
+        # cannot be judged against each other, and the final model must
+        # still know the class.
+        # ("trusted rows only", a selection option, drops every row on purpose)
+        dropped_classes = np.setdiff1d(y_enc, y_enc[mask])
+        if dropped_classes.size and not self.trusted_only_:
+            mask = mask | np.isin(y_enc, dropped_classes)
         return mask, agreement, loss, converged
 
     def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
         if self.method == "bilevel":
             return super()._fit_selection(X, y, X_val, y_val, sample_weight)
-        if sample_weight is not None:
-            raise ValueError(
-                "sample_weight is supported with method='bilevel' only; the "
-                "cross-fitted selection of method='crossfit' does not weight rows."
-            )
-        self._sample_weight = None
         for name, default in _BILEVEL_ONLY.items():
             if getattr(self, name) != default:
                 raise ValueError(
@@ -499,6 +506,11 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         y_out = y_in if hasattr(y_in, "iloc") else y
         y_enc = self._validate_targets(y)
         X_val, y_val = self._validate_val(X_val, y_val, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
+        self._sample_weight = sample_weight
         _, rng = self._split_rngs(reuse_seed=False)
         if X_val is None:
             self._warn_no_trusted_set()
@@ -506,7 +518,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         else:
             y_val_enc = self._encode_val_targets(y_val)
         mask, agreement, loss, converged = self._crossfit_table(
-            X, y_enc, X_val, y_val_enc, rng
+            X, y_enc, X_val, y_val_enc, rng, sample_weight
         )
         n = X.shape[0]
         self.budget_ = None
@@ -533,7 +545,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         # method="bilevel": C="auto" and the per-row table come from the
         # cross-fitted selection (with a trusted set)
         if X_val is not None:
-            self._crossfit_table(X, y_enc, X_val, self._encode_val_targets(y_val), rng)
+            self._crossfit_table(
+                X, y_enc, X_val, self._encode_val_targets(y_val), rng, sample_weight
+            )
         else:
             self.C_ = 1.0 if self.C == "auto" else float(self.C)
             self.Cs_ = np.array([self.C_])

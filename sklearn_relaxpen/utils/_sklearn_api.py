@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils.validation import _check_sample_weight
 
 try:  # imbalanced-learn registers ``fit_resample`` for metadata routing on import.
     import imblearn.base  # noqa: F401
@@ -31,6 +32,7 @@ __all__ = [
     "Interval",
     "RealNotInt",
     "StrOptions",
+    "_check_sample_weight",
     "_fit_context",
     "_safe_indexing",
     "validate_params",
