@@ -658,6 +658,7 @@ def ablation_variants(problem, tau, seed):
         "0.5 greedy + 0.5 uniform start + path": lambda: [
             _path(problem, 0.5 * greedy() + 0.5 * uniform, tau).theta
         ],
+        "n_init=2 randomized greedy, no path": lambda: [greedy(k) for k in range(2)],
         f"n_init={ABLATION_N_INIT} randomized greedy, no path": lambda: [
             greedy(k) for k in range(ABLATION_N_INIT)
         ],
