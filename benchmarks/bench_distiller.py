@@ -99,11 +99,7 @@ from sklearn_relaxpen import BilevelDataDistiller, Budget, relax_and_penalize
 from sklearn_relaxpen._bilevel.ridge_greedy import greedy_ridge_selection
 from sklearn_relaxpen._bilevel.ridge_selection import RidgeSelectionProblem
 from sklearn_relaxpen._core.penalty import penalty
-
-try:
-    from sklearn_relaxpen._core.polish import polish_binary
-except ImportError:  # before the polish exists
-    polish_binary = None
+from sklearn_relaxpen._core.polish import polish_binary
 
 MUSIC_SHAPE = (231_857, 90, 51_630)  # training rows, features, validation rows
 MUSIC_BUDGET = 0.01  # default fit of part 1 keeps 1 % of the rows
@@ -300,11 +296,15 @@ TUNING = {
     ("LaborSupply", 0),
     ("VietNamI", 0),
 }
-# Estimator parameters of the columns that are not the default.
-ROUND = {"strategy": "round", "polish": False}
-ROUND_POLISH = {"strategy": "round", "polish": True}
-PENALIZE = {"strategy": "penalize", "init": "uniform", "polish": False}
-PENALIZE_POLISH = {"strategy": "penalize", "init": "uniform", "polish": True}
+# Core options of the columns computed by relax_and_penalize directly (from
+# the uniform start, as the estimators did before ``init``); the "default"
+# column is the estimator with its defaults.
+CORE_COLUMNS = {
+    "round": {"strategy": "round", "polish": False},
+    "round+polish": {"strategy": "round", "polish": True},
+    "penalize": {"strategy": "penalize", "polish": False},
+    "penalize+polish": {"strategy": "penalize", "polish": True},
+}
 METHODS = (
     "random mean-20",
     "best-of-20",
@@ -422,15 +422,29 @@ def check_greedy():
     print("--check: rank-1 greedy path == Ridge refit for every candidate (4 cases) OK")
 
 
-def select_distiller(split, tau, alpha, seed, params):
-    """Rows kept by the distiller with the given parameters (default: none)."""
+def select_distiller(split, tau, alpha, seed):
+    """Rows kept by the distiller with its default parameters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = BilevelDataDistiller(budget=tau, alpha=alpha, random_state=seed).fit(
+            split.X_train, split.Y_train, X_val=split.X_val, y_val=split.Y_val
+        )
+    return [est.sample_indices_]
+
+
+def select_core(split, tau, alpha, options):
+    """Rows kept by relax_and_penalize from the uniform start (paper D.3)."""
+    problem = RidgeSelectionProblem(
+        split.X_train, split.Y_train, split.X_val, split.Y_val, alpha=alpha
+    )
+    m = split.X_train.shape[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)  # loose-rounding warnings
-        est = BilevelDataDistiller(
-            budget=tau, alpha=alpha, random_state=seed, **params
-        ).fit(split.X_train, split.Y_train, X_val=split.X_val, y_val=split.Y_val)
-    return [est.sample_indices_]
+        result = relax_and_penalize(
+            problem, np.full(m, tau / m), feasible_set=Budget(tau), **options
+        )
+    return [np.flatnonzero(result.theta > 0.5)]
 
 
 def random_subsets(split, tau, seed):
@@ -460,18 +474,15 @@ def select_greedy(split, tau, alpha, seed):
 def method_functions(split, alpha, seed):
     """Method name -> function(tau) returning a list of row subsets."""
 
-    def est(params):
-        return lambda tau: select_distiller(split, tau, alpha, seed, params)
+    def core(options):
+        return lambda tau: select_core(split, tau, alpha, options)
 
     return {
         "random mean-20": lambda tau: random_subsets(split, tau, seed),
         "best-of-20": lambda tau: select_best_random(split, tau, alpha, seed),
         "greedy": lambda tau: select_greedy(split, tau, alpha, seed),
-        "round": est(ROUND),
-        "round+polish": est(ROUND_POLISH),
-        "penalize": est(PENALIZE),
-        "penalize+polish": est(PENALIZE_POLISH),
-        "default": est({}),
+        **{name: core(options) for name, options in CORE_COLUMNS.items()},
+        "default": lambda tau: select_distiller(split, tau, alpha, seed),
     }
 
 
@@ -697,10 +708,8 @@ def run_ablation_setting(split, tau, alpha, seed, with_polish):
 
 def run_ablation(which, alpha):
     """Part 3: each change alone, with and without polish, on tuning or check."""
-    with_polish = polish_binary is not None
+    with_polish = True
     print(f"\n=== Part 3: ablation on the {which} settings ===")
-    if not with_polish:
-        print("(no sklearn_relaxpen._core.polish.polish_binary: polish columns off)")
     records = []
     for name, X, Y, budgets_of, classification in datasets(quick=False):
         seeds = [s for s in range(3) if ((name, s) in TUNING) == (which == "tuning")]

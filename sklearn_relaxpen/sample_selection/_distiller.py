@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Exact-budget training-row selection for ridge regression (paper section 5.2)."""
 
-from numbers import Real
+from numbers import Integral, Real
 
+import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.linear_model import Ridge
 
-from .._base import document_estimator
+from .._base import _PATH_ATTRIBUTES, document_estimator
+from .._bilevel.ridge_greedy import greedy_ridge_selection
 from .._bilevel.ridge_selection import RidgeSelectionProblem
-from ..utils._sklearn_api import HasMethods, Interval, _fit_context
+from .._core import relax_and_penalize
+from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
 from ._base import (
     _BaseSampleSelector,
     _SelectionMetaEstimatorMixin,
@@ -37,6 +41,29 @@ _PARAMETERS_DOC = """
         float in (0, 1) holds out that fraction of the rows (they are then
         never selected); an int or splitter averages the validation loss over
         the folds (every row is a candidate).
+    init : {"greedy", "uniform"}, default="greedy"
+        Start of the path into the binary set. ``"greedy"``: the subset
+        chosen by greedy forward selection on the validation loss (rows added
+        one at a time, each time the best of 256 random candidate rows, by
+        exact rank-1 updates of the ridge solution). With
+        ``strategy="penalize"`` and ``eps_init="auto"``, ``eps`` then starts
+        small enough that this binary point is a local solution of the
+        penalized problem (paper Theorem 2), so the path keeps it and the
+        polish improves it by exact swaps: the answer's validation loss is
+        never above that greedy subset's. ``"uniform"``: ``budget / n`` on
+        every row (the paper's start, appendix D.3). With a small budget the
+        relaxed optimum spreads its weight over nearly every row, far from
+        every binary point, and the path from there often ends on a poor
+        subset (see the user guide).
+    n_init : int, default=2
+        Number of starts; the answer with the lowest validation loss is kept.
+        With ``init="greedy"`` each start draws its own greedy candidates
+        (from ``random_state``); ``init="uniform"`` has a single start, so it
+        requires ``n_init=1``.
+    n_jobs : int, default=None
+        Number of starts run in parallel (joblib). ``None`` means 1 unless in
+        a :obj:`joblib.parallel_backend` context; ``-1`` means all
+        processors. The result does not depend on it.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -59,6 +86,9 @@ _COMMON_ATTRIBUTES_DOC = """
     converged_ : bool
         Whether the weights became binary within ``tol`` (for
         ``strategy="round"``: whether the relaxed stage converged).
+    init_val_losses_ : ndarray of shape (n_init,)
+        Validation objective at the answer of each start (``val_loss_`` is
+        their minimum); the path attributes below are those of that start.
     %(path_attributes)s
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -66,6 +96,30 @@ _COMMON_ATTRIBUTES_DOC = """
         Names of features seen during :term:`fit`. Defined only when `X`
         has feature names that are all strings.
 """
+
+
+# Exact move evaluations of the polish per candidate row, from a greedy start
+# (where the path is short, so the core's default budget, tied to the path's
+# length, would be small).
+_POLISH_EVALS_PER_ROW = 100
+
+
+def _vertex_eps(problem, theta):
+    """Penalty parameter for which the binary ``theta`` stays put (Theorem 2).
+
+    At a vertex of ``Budget``, the penalized objective ``G + phi / eps`` has
+    the gradient ``g + (1 - 2 theta) / eps``; the vertex is a stationary point
+    over the capped simplex (and, the penalty being concave, a local
+    minimizer) when no swap of a kept row i for a dropped row j descends,
+    that is when ``g_i - g_j <= 2 / eps`` for all such pairs. We take half
+    that bound: the path keeps the vertex and the polish then searches its
+    neighbourhood exactly. (From the uniform start, ``eps_init="auto"``
+    makes the first stages follow the relaxation instead.)
+    """
+    grad = problem.value_and_grad(theta)[1]
+    kept = theta > 0.5
+    spread = float(np.max(grad[kept]) - np.min(grad[~kept])) if np.any(~kept) else 0.0
+    return 1.0 / spread if spread > 0 else 1.0
 
 
 class _BaseDistiller(_BaseSampleSelector):
@@ -77,6 +131,16 @@ class _BaseDistiller(_BaseSampleSelector):
         "fit_intercept": ["boolean"],
     }
     _parameter_constraints["budget"] = _parameter_constraints["budget"][:2]
+    _parameter_constraints.update(
+        {
+            "init": [StrOptions({"greedy", "uniform"})],
+            "n_init": [Interval(Integral, 1, None, closed="left")],
+            "n_jobs": [Integral, None],
+        }
+    )
+
+    # Rows scored per greedy step (random draw among those not yet chosen).
+    _greedy_candidates = 256
 
     def _make_problem(self, X_train, y_train, X_val, y_val):
         return RidgeSelectionProblem(
@@ -87,6 +151,60 @@ class _BaseDistiller(_BaseSampleSelector):
             alpha=self.alpha,
             fit_intercept=self.fit_intercept,
         )
+
+    def _greedy_start(self, problem, budget, seed):
+        """The greedy forward-selection subset, as a 0/1 vector."""
+        rows, _ = greedy_ridge_selection(
+            problem, budget, n_candidates=self._greedy_candidates, random_state=seed
+        )
+        n = problem.n_samples if hasattr(problem, "problems") else problem.X.shape[0]
+        theta = np.zeros(n)
+        theta[rows] = 1.0
+        return theta
+
+    def _run(self, problem, theta0, feasible_set, *, resume=False, random_state=None):
+        """Run the path (and polish) from each start; keep the best answer."""
+        if self.init == "uniform" and self.n_init > 1:
+            raise ValueError(
+                f"init='uniform' has a single start; n_init must be 1, got "
+                f"{self.n_init}. Use init='greedy' for several starts."
+            )
+        self.init_val_losses_ = None
+        if resume or self.init == "uniform":
+            # A warm start continues the previous relaxed weights.
+            result = super()._run(
+                problem, theta0, feasible_set, resume=resume, random_state=random_state
+            )
+            self.init_val_losses_ = np.array([result.objective])
+            return result
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=(self.n_init, 2))
+        budget = int(round(feasible_set.tau))
+        kwargs = self._core_kwargs()
+        kwargs.setdefault("max_polish_evals", _POLISH_EVALS_PER_ROW * theta0.shape[0])
+
+        def one_start(greedy_seed, core_seed):
+            start = self._greedy_start(problem, budget, greedy_seed)
+            options = dict(kwargs)
+            if self.strategy == "penalize" and self.eps_init == "auto":
+                options["eps_init"] = _vertex_eps(problem, start)
+            return relax_and_penalize(
+                problem,
+                start,
+                feasible_set=feasible_set,
+                random_state=np.random.RandomState(core_seed),
+                **options,
+            )
+
+        results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(one_start)(greedy_seed, core_seed)
+            for greedy_seed, core_seed in seeds
+        )
+        self.init_val_losses_ = np.array([r.objective for r in results])
+        result = results[int(np.argmin(self.init_val_losses_))]
+        for field, attribute in _PATH_ATTRIBUTES.items():
+            setattr(self, attribute, getattr(result, field))
+        self.converged_ = bool(result.converged)
+        return result
 
 
 class BilevelDataDistiller(
@@ -166,6 +284,9 @@ class BilevelDataDistiller(
         tol=1e-3,
         learning_rate=None,
         cv=5,
+        init="greedy",
+        n_init=2,
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -183,6 +304,9 @@ class BilevelDataDistiller(
         self.tol = tol
         self.learning_rate = learning_rate
         self.cv = cv
+        self.init = init
+        self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -267,6 +391,9 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         tol=1e-3,
         learning_rate=None,
         cv=5,
+        init="greedy",
+        n_init=2,
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -283,6 +410,9 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         self.tol = tol
         self.learning_rate = learning_rate
         self.cv = cv
+        self.init = init
+        self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
