@@ -414,7 +414,8 @@ def check_greedy():
                 scores = []
                 for c in np.setdiff1d(np.arange(40), chosen):
                     model = Ridge(alpha=alpha).fit(X[[*chosen, c]], Y[[*chosen, c]])
-                    sse = np.sum((model.predict(X_val) - Y_val) ** 2)
+                    pred = model.predict(X_val).reshape(Y_val.shape)
+                    sse = np.sum((pred - Y_val) ** 2)
                     scores.append((0.5 * sse / 25, c))
                 best, c = min(scores)
                 assert c == rows[step] and np.isclose(best, path[step], rtol=1e-8)
