@@ -98,10 +98,11 @@ _COMMON_ATTRIBUTES_DOC = """
 """
 
 
-# Exact move evaluations of the polish per candidate row, from a greedy start
-# (where the path is short, so the core's default budget, tied to the path's
-# length, would be small).
-_POLISH_EVALS_PER_ROW = 100
+# Exact move evaluations of the polish from a greedy start (the core's default
+# budget is tied to the path's length, which is 0 there). A fixed number, as
+# in the ablation that chose the start (benchmarks/bench_distiller.py): about
+# 3 s per start at d = 90 on one core.
+_POLISH_MAX_EVALS = 1_000_000
 
 
 def _vertex_eps(problem, theta):
@@ -180,7 +181,7 @@ class _BaseDistiller(_BaseSampleSelector):
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(self.n_init, 2))
         budget = int(round(feasible_set.tau))
         kwargs = self._core_kwargs()
-        kwargs.setdefault("max_polish_evals", _POLISH_EVALS_PER_ROW * theta0.shape[0])
+        kwargs.setdefault("max_polish_evals", _POLISH_MAX_EVALS)
 
         def one_start(greedy_seed, core_seed):
             start = self._greedy_start(problem, budget, greedy_seed)
