@@ -52,7 +52,10 @@ class _FoldState:
         # as RidgeSelectionProblem.value does at theta = 0.
         x_shift = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         y_shift = Y.mean(axis=0) if self.fit_intercept else np.zeros(Y.shape[1])
-        self.X1 = self._augment(X - x_shift)
+        # one shifted, augmented copy of the training inputs, no temporaries
+        self.X1 = np.empty((X.shape[0], X.shape[1] + self.fit_intercept))
+        np.subtract(X, x_shift, out=self.X1[:, : X.shape[1]])
+        self.X1[:, X.shape[1] :] = 1.0
         self.Y = Y - y_shift
         self.X1_val = self._augment(X_val - x_shift)
         self.Y_val = Y_val - y_shift

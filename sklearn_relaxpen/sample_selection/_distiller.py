@@ -89,6 +89,9 @@ _COMMON_ATTRIBUTES_DOC = """
     init_val_losses_ : ndarray of shape (n_init,)
         Validation objective at the answer of each start (``val_loss_`` is
         their minimum); the path attributes below are those of that start.
+    polish_ : PolishResult or None
+        Record of the binary local search of the kept start (moves made, G
+        before and after, exact evaluations, ``certified``, ``time``).
     %(path_attributes)s
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -177,6 +180,7 @@ class _BaseDistiller(_BaseSampleSelector):
                 problem, theta0, feasible_set, resume=resume, random_state=random_state
             )
             self.init_val_losses_ = np.array([result.objective])
+            self.polish_ = result.polish
             return result
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(self.n_init, 2))
         budget = int(round(feasible_set.tau))
@@ -205,6 +209,7 @@ class _BaseDistiller(_BaseSampleSelector):
         for field, attribute in _PATH_ATTRIBUTES.items():
             setattr(self, attribute, getattr(result, field))
         self.converged_ = bool(result.converged)
+        self.polish_ = result.polish
         return result
 
 

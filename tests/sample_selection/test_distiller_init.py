@@ -70,6 +70,9 @@ def test_greedy_start_is_never_worse_than_its_greedy_subset(large):
     )
     assert est.init_val_losses_.shape == (3,)
     assert est.converged_ and est.sample_mask_.sum() == 15
+    # the kept start's polish record: it started at the greedy subset's loss
+    assert est.polish_.objective_after == pytest.approx(est.val_loss_, rel=1e-9)
+    assert est.polish_.objective_after <= est.polish_.objective_before
 
 
 def test_more_starts_never_worse(split):
