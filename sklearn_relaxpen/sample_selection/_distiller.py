@@ -101,10 +101,10 @@ _COMMON_ATTRIBUTES_DOC = """
 """
 
 
-# Exact move evaluations of the polish from a greedy start (the core's default
-# budget is tied to the path's length, which is 0 there). A fixed number, as
-# in the ablation that chose the start (benchmarks/bench_distiller.py): about
-# 3 s per start at d = 90 on one core.
+# Exact move evaluations of the polish from a greedy start, with a batched
+# move evaluator (the core's default budget is tied to the path's length, 0
+# there). A fixed number, as in the ablation that chose the start
+# (benchmarks/bench_distiller.py): about 3 s per start at d = 90 on one core.
 _POLISH_MAX_EVALS = 1_000_000
 
 
@@ -185,7 +185,10 @@ class _BaseDistiller(_BaseSampleSelector):
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(self.n_init, 2))
         budget = int(round(feasible_set.tau))
         kwargs = self._core_kwargs()
-        kwargs.setdefault("max_polish_evals", _POLISH_MAX_EVALS)
+        if hasattr(problem, "evaluate_moves"):
+            # Batched exact moves are cheap; without them (cv folds) each move
+            # is a full evaluation, and the core's default budget applies.
+            kwargs.setdefault("max_polish_evals", _POLISH_MAX_EVALS)
 
         def one_start(greedy_seed, core_seed):
             start = self._greedy_start(problem, budget, greedy_seed)
