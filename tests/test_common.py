@@ -24,6 +24,9 @@ PUBLIC_ESTIMATORS = [
 # common checks: the per-estimator test modules do not repeat it.
 _FAST_CLEANER = {"max_iter": 10, "max_stages": 5, "cv": 3}
 _FAST_PARAMS = {
+    # the greedy start draws random candidate rows: seed it, as for any
+    # randomized estimator (imbalanced-learn's checks refit and compare)
+    "DataDistillationSampler": {"random_state": 0},
     "GroupStructureLassoCV": {"max_stages": 3, "max_iter": 10},
     "HyperCleaner": _FAST_CLEANER,
     "HyperCleaningSampler": _FAST_CLEANER,
@@ -35,7 +38,15 @@ def _instances():
 
 
 def _expected_failed_checks(estimator):
-    """Every known failure with its reason (none so far)."""
+    """Every known failure with its reason."""
+    if type(estimator).__name__ == "BilevelDataDistiller":
+        return {
+            "check_non_transformer_estimators_n_iter": (
+                "n_iter_ counts the penalty path's iterations: 0 when the greedy "
+                "start is already a local solution of the penalized problem "
+                "(Theorem 2); the work is in the greedy steps and the polish"
+            )
+        }
     return {}
 
 
