@@ -35,12 +35,6 @@ _PATH_ATTRIBUTES = {
     "time_history": "time_history_",
 }
 
-# TODO(core-merge): the core branch makes relax_and_penalize accept None for
-# these (None = the default of the chosen optimizer / hypergradient). Once it
-# is merged, delete this mapping and `_legacy_learning_rate` below and pass the
-# values through unchanged.
-_LEGACY_CORE_DEFAULTS = {"learning_rate": 0.05, "n_directions": 20, "smoothing": 1e-3}
-
 COMMON_PARAMETERS_DOC = """
     strategy : {"penalize", "round"}, default={default}
         ``"penalize"`` is relax and penalize (paper Algorithm 1): stages
@@ -101,10 +95,12 @@ PATH_ATTRIBUTES_DOC = """
         stage.
     n_iter_path_ : ndarray of shape (n_stages,), dtype=int
         Upper-level iterations of each stage.
-    objective_history_ : ndarray of shape (n_iter_,)
-        ``G`` at every upper-level iteration.
-    time_history_ : ndarray of shape (n_iter_,)
-        Cumulative wall time in seconds at every upper-level iteration.
+    objective_history_ : ndarray of shape (n_evaluations,)
+        ``G`` at every evaluation of the hypergradient, in order (about one
+        per upper-level iteration; stage starts and rejected trial steps add
+        some).
+    time_history_ : ndarray of shape (n_evaluations,)
+        Cumulative wall time in seconds at each of those evaluations.
 """
 
 
@@ -131,9 +127,9 @@ class _RelaxAndPenalizeMixin:
         "warm_start": ["boolean"],
     }
 
-    # TODO(core-merge): what learning_rate=None meant for this estimator before
-    # the core accepted None (see _LEGACY_CORE_DEFAULTS).
-    _legacy_learning_rate = 0.05
+    # What learning_rate=None means for "adam" and "pgd" when an estimator's
+    # default step differs from the core's (None: the core's default).
+    _default_learning_rate = None
 
     # -- hooks ---------------------------------------------------------------
     def _core_options(self):
@@ -183,11 +179,8 @@ class _RelaxAndPenalizeMixin:
             "verbose": self.verbose,
         }
         kwargs.update(self._core_options())
-        # TODO(core-merge): remove with _LEGACY_CORE_DEFAULTS.
-        legacy = {**_LEGACY_CORE_DEFAULTS, "learning_rate": self._legacy_learning_rate}
-        for name, value in legacy.items():
-            if name in kwargs and kwargs[name] is None:
-                kwargs[name] = value
+        if kwargs["learning_rate"] is None and kwargs["optimizer"] != "frank_wolfe":
+            kwargs["learning_rate"] = self._default_learning_rate
         return kwargs
 
     def _run(

@@ -187,20 +187,12 @@ class RidgeSelectionProblem:
 
     def value(self, theta, lam=None):
         """Upper-level objective ``G(v)``."""
-        _, B = self._solve_lower(np.asarray(theta, dtype=float))
-        resid = self._validation_residual(B)
-        return 0.5 * float(np.sum(resid**2)) / resid.shape[0]
+        return self._upper_state(np.asarray(theta, dtype=float))["value"]
 
     def value_and_grad(self, theta, lam=None):
         """``G(v)``, the exact gradient ``dG/dv`` (shape (m,)) and ``None``."""
-        v = np.asarray(theta, dtype=float)
-        factor, B = self._solve_lower(v)
-        resid_val = self._validation_residual(B)
-        n_val = resid_val.shape[0]
-        value = 0.5 * float(np.sum(resid_val**2)) / n_val
-        adjoint = linalg.cho_solve(
-            factor, self._x1_val.T @ resid_val / n_val, check_finite=False
-        )
+        state = self._upper_state(np.asarray(theta, dtype=float))
+        value, B, adjoint = state["value"], state["B"], state["adjoint"]
         n_cols, n_out = B.shape
         both = np.hstack((B, adjoint))
         grad = np.empty(self._xy1.shape[0])
@@ -216,24 +208,27 @@ class RidgeSelectionProblem:
         state.pop("_cache", None)  # a per-point cache, not part of the problem
         return state
 
-    # -- exact evaluation of binary moves (used by the polish) ---------------
-    def _move_state(self, v):
-        """Cached lower-level state at v plus the validation-side quantities."""
+    def _upper_state(self, v):
+        """Cached lower-level state at v plus G, ``dG/dB`` and the adjoint."""
         state = self._lower_state(v)
         if "adjoint" not in state:
-            B = state["B"]
-            resid = self._validation_residual(B)
+            resid = self._validation_residual(state["B"])
             n_val = resid.shape[0]
             grad_B = self._x1_val.T @ resid / n_val  # dG/dB
             adjoint = linalg.cho_solve(state["factor"], grad_B, check_finite=False)
-            if not hasattr(self, "_val_gram"):
-                self._val_gram = self._x1_val.T @ self._x1_val / n_val
             state.update(
                 value=0.5 * float(np.sum(resid**2)) / n_val,
                 grad_B=grad_B,
                 adjoint=adjoint,
             )
         return state
+
+    # -- exact evaluation of binary moves (used by the polish) ---------------
+    def _move_state(self, v):
+        """``_upper_state`` plus the validation Gram matrix (computed once)."""
+        if not hasattr(self, "_val_gram"):
+            self._val_gram = self._x1_val.T @ self._x1_val / self._x1_val.shape[0]
+        return self._upper_state(v)
 
     def _row_terms(self, state, rows):
         """Per-row quantities of the Woodbury updates, for the given rows.
@@ -352,26 +347,21 @@ class RidgeSelectionProblem:
         return values
 
     def _swap_values(self, state, outs, ins):
-        out_rows, out_pos = np.unique(outs, return_inverse=True)
-        in_rows, in_pos = np.unique(ins, return_inverse=True)
+        m = self._xy1.shape[0]
+        out_rows, out_pos = _distinct(outs, m)
+        in_rows, in_pos = _distinct(ins, m)
         t_out = self._row_terms(state, out_rows)
         t_in = self._row_terms(state, in_rows)
-        values = np.empty(outs.shape[0])
-        singular = np.zeros(outs.shape[0], dtype=bool)
         if out_rows.size * in_rows.size <= 2 * outs.size + 64:
-            # Dense grid: cross terms of every (out, in) pair by matrix products.
-            order = np.argsort(out_pos, kind="stable")
-            bounds = np.searchsorted(out_pos[order], np.arange(out_rows.size + 1))
+            # Dense grid: cross terms of every (out, in) pair by matrix products,
+            # over blocks of out rows; then read off the requested pairs.
+            grid = np.empty((out_rows.size, in_rows.size))
+            bad = np.empty(grid.shape, dtype=bool)
+            scalars_in = {key: val[None] for key, val in t_in.items() if val.ndim == 1}
             step = max(1, _CHUNK_MOVES // in_rows.size)
-            scalars_in = {
-                key: val[None, :] for key, val in t_in.items() if val.ndim == 1
-            }
             for start in range(0, out_rows.size, step):
-                stop = min(start + step, out_rows.size)
-                sel = order[bounds[start] : bounds[stop]]
-                if sel.size == 0:
-                    continue
-                a = {key: val[start:stop] for key, val in t_out.items()}
+                rows = slice(start, start + step)
+                a = {key: val[rows] for key, val in t_out.items()}
                 cross = {
                     "k": a["x"] @ t_in["h"].T,
                     "p": a["sh"] @ t_in["h"].T,
@@ -382,10 +372,13 @@ class RidgeSelectionProblem:
                 scalars_out = {
                     key: val[:, None] for key, val in a.items() if val.ndim == 1
                 }
-                grid, bad = self._swap_formula(state, scalars_out, scalars_in, cross)
-                cell = (out_pos[sel] - start, in_pos[sel])
-                values[sel], singular[sel] = grid[cell], bad[cell]
+                grid[rows], bad[rows] = self._swap_formula(
+                    state, scalars_out, scalars_in, cross
+                )
+            values, singular = grid[out_pos, in_pos], bad[out_pos, in_pos]
         else:
+            values = np.empty(outs.shape[0])
+            singular = np.empty(outs.shape[0], dtype=bool)
             for start in range(0, outs.shape[0], _CHUNK_MOVES):
                 block = slice(start, start + _CHUNK_MOVES)
                 a = {key: val[out_pos[block]] for key, val in t_out.items()}
@@ -444,11 +437,31 @@ class RidgeSelectionProblem:
         ``x`` has shape (k, q, d+1), ``r`` (training residuals at the current
         B) shape (k, q, e) and ``sign`` shape (k, q). Uses ``H' (B' - B) =
         -sum_q sign_q x_q r_q^T``, which holds since ``H B = R``; O(d^3) per
-        move, for the few moves whose Woodbury update is ill-conditioned.
+        move, for the moves whose Woodbury update is ill-conditioned and for
+        every addition to an empty set with an intercept (H singular).
         """
-        gram = state["gram"] + np.einsum("kq,kqa,kqb->kab", sign, x, x)
-        rhs = -np.einsum("kq,kqa,kqe->kae", sign, x, r)
-        delta = np.linalg.solve(gram, rhs)
-        lin = np.einsum("ae,kae->k", state["grad_B"], delta)
-        quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
-        return state["value"] + lin + 0.5 * quad
+        n_cols = x.shape[2]
+        values = np.empty(x.shape[0])
+        # (d+1)^2 floats per move: blocks of at most about 32 MB
+        step = max(1, (1 << 22) // (n_cols * n_cols))
+        for start in range(0, x.shape[0], step):
+            b = slice(start, start + step)
+            gram = state["gram"] + np.einsum("kq,kqa,kqb->kab", sign[b], x[b], x[b])
+            rhs = -np.einsum("kq,kqa,kqe->kae", sign[b], x[b], r[b])
+            delta = np.linalg.solve(gram, rhs)
+            lin = np.einsum("ae,kae->k", state["grad_B"], delta)
+            quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
+            values[b] = state["value"] + lin + 0.5 * quad
+        return values
+
+
+def _distinct(indices, size):
+    """Sorted distinct values of ``indices`` (in [0, size)) and each one's rank.
+
+    Same as ``np.unique(indices, return_inverse=True)`` without sorting the
+    (possibly long) list of moves: one O(size) membership pass.
+    """
+    present = np.zeros(size, dtype=bool)
+    present[indices] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[indices]

@@ -2,15 +2,23 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The penalty method (paper Algorithm 1) and the relax-and-round baseline."""
 
-import numbers
 import time
-import warnings
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ..utils._sklearn_api import validate_params
+from ._validation import (
+    PARAMETER_CONSTRAINTS,
+    CheckedProblem,
+    check_lam,
+    finite_array,
+    resolve_options,
+)
+from ._warn import warn_at_caller
 from .optimizers import OPTIMIZERS
 from .penalty import auto_eps_init, eps_schedule, penalty, penalty_grad
 from .polish import PolishResult, polish_binary
@@ -103,32 +111,36 @@ class _PenalizedObjective:
         return value, grad_theta, grad_lam
 
 
+class _Progress:
+    """Tells the checked oracles where the run is; prints iterations at verbose=2."""
+
+    def __init__(self, checked, history, verbose):
+        self.checked = checked
+        self.history = history
+        self.verbose = verbose
+        self.stage = 0
+
+    def start_stage(self, stage):
+        self.stage = stage
+        self.checked.where = f"stage {stage}, iteration 1"
+
+    def __call__(self, iteration, step, stationarity):
+        self.checked.where = f"stage {self.stage}, iteration {iteration + 1}"
+        if self.verbose >= 2:
+            print(
+                f"[relax_and_penalize] stage {self.stage} iteration {iteration}: "
+                f"G={self.history[-1][0]:.6g} step={step:.3g} "
+                f"stationarity={stationarity:.3g}"
+            )
+
+
 def _objective_value(problem, theta, lam):
     if hasattr(problem, "value"):
         return float(problem.value(theta, lam))
     return float(problem.value_and_grad(theta, lam)[0])
 
 
-def _check_choice(name, value, options):
-    if value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
-
-
-def _check_real(name, value, low, high, *, integer=False, low_open=True):
-    kind = numbers.Integral if integer else numbers.Real
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise TypeError(
-            f"{name} must be {'an int' if integer else 'a real number'}, got {value!r}."
-        )
-    if (value <= low if low_open else value < low) or (
-        high is not None and value >= high
-    ):
-        bounds = (
-            f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'})"
-        )
-        raise ValueError(f"{name} must be in {bounds}, got {value!r}.")
-
-
+@validate_params(PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def relax_and_penalize(
     problem,
     theta0,
@@ -145,9 +157,9 @@ def relax_and_penalize(
     max_iter=100,
     tol=1e-3,
     inner_tol=1e-4,
-    learning_rate=0.05,
-    n_directions=20,
-    smoothing=1e-3,
+    learning_rate=None,
+    n_directions=None,
+    smoothing=None,
     n_jobs=None,
     random_state=None,
     verbose=0,
@@ -170,17 +182,19 @@ def relax_and_penalize(
         ``hypergradient="exact"`` (``dG_dlam`` is None when ``lam`` is None),
         and ``value(theta, lam) -> G`` for ``hypergradient="zeroth_order"``
         (also used by the line search of ``optimizer="pgd"`` when present).
-    theta0 : ndarray
-        Starting point; it is projected onto ``feasible_set``.
+    theta0 : array-like
+        Starting point, finite; it is projected onto ``feasible_set``.
     feasible_set : object
         A convex set with ``project``, ``lmo``, ``dist_to_binary`` and
-        ``round``, for example :class:`Box`, :class:`RowSimplex` or
-        :class:`Budget`.
+        ``round``, for example ``Box()``, ``RowSimplex()`` or ``Budget(k)``
+        (an instance, not the class).
     lam0 : array-like of shape (k,), default=None
-        Starting continuous hyperparameters, or None if there are none.
+        Starting continuous hyperparameters, or None if there are none. It is
+        clipped to ``lam_bounds``.
     lam_bounds : tuple of (float or ndarray, float or ndarray), default=None
-        Lower and upper bounds of ``lam`` (the compact set Lambda). None means
-        unbounded.
+        Lower and upper bounds of ``lam`` (the compact set Lambda), with
+        ``low <= high``; only with ``lam0``. None means unbounded, which
+        ``optimizer="frank_wolfe"`` refuses (it needs a compact set).
     strategy : {"penalize", "round"}, default="penalize"
         ``"penalize"`` runs Algorithm 1. ``"round"`` is the
         relaxation-and-rounding baseline: one unpenalized stage with
@@ -199,6 +213,11 @@ def relax_and_penalize(
         ``optimizer="frank_wolfe"``, averages the estimates across iterations
         as in the thesis's Algorithm 3.2. The penalty's gradient
         ``(1 - 2 theta) / eps`` is always exact.
+
+        Whatever the problem returns is checked: G must be a finite real
+        scalar and the gradients finite arrays of theta's and lam's shapes,
+        else a ValueError (NaN or inf, wrong shape) or TypeError (wrong type)
+        names the oracle, the stage and the iteration.
     eps_init : "auto" or float, default="auto"
         Initial penalty parameter eps_0. ``"auto"`` sets
         ``eps_0 = 1 / (0.1 * rms(grad_theta G(theta0, lam0)))`` so that the
@@ -217,20 +236,28 @@ def relax_and_penalize(
     inner_tol : float, default=1e-4
         Stage stopping tolerance: largest coordinate move for ``"adam"`` and
         ``"pgd"``, relative Frank-Wolfe gap for ``"frank_wolfe"``.
-    learning_rate : float, default=0.05
+    learning_rate : float, default=None
         Typical coordinate step per iteration for ``"adam"``; first trial
-        step for ``"pgd"``. Unused by ``"frank_wolfe"``.
-    n_directions : int, default=20
+        step for ``"pgd"``. None means 0.05. Setting it with
+        ``optimizer="frank_wolfe"`` (which has no step size) is a ValueError.
+    n_directions : int, default=None
         Number of random directions for ``hypergradient="zeroth_order"``.
-    smoothing : float, default=1e-3
-        Finite-difference step for ``hypergradient="zeroth_order"``.
+        None means 20. Setting it with ``hypergradient="exact"`` is a
+        ValueError.
+    smoothing : float, default=None
+        Finite-difference step for ``hypergradient="zeroth_order"``. None means
+        1e-3. Setting it with ``hypergradient="exact"`` is a ValueError.
     n_jobs : int, default=None
         Joblib workers for the independent perturbed evaluations of the
-        zeroth-order estimate.
+        zeroth-order estimate (unused by the exact hypergradient).
     random_state : int, RandomState instance or None, default=None
         Seeds the zeroth-order directions.
     verbose : int, default=0
-        0 is silent, 1 prints one line per stage (and one for the polish).
+        0 is silent, 1 prints one line per stage, 2 also one line per
+        iteration: the objective G at the last oracle call, the largest
+        coordinate move (``step``) and the stage's stopping measure
+        (``stationarity``, compared with ``inner_tol``); the polish
+        prints one line at verbose >= 1.
     polish : bool, default=True
         Run a binary local search from the binary point (after the path, or
         after the rounding for ``strategy="round"``): repeatedly take the
@@ -244,15 +271,28 @@ def relax_and_penalize(
         ``max_polish_evals`` is spent. ``lam`` stays fixed during the polish.
         See :mod:`sklearn_relaxpen._core.polish`.
     max_polish_evals : int, default=None
-        Budget of exact move evaluations of the polish. None: as many as the
-        path's gradient evaluations (at least 20), times the size of theta
-        when the problem has a batched ``evaluate_moves`` (whose moves cost
-        about ``1 / theta.size`` of a full evaluation each).
+        Budget of the polish in exact evaluations: one per move evaluated, and
+        one per hypergradient recomputed after an accepted move. When the
+        problem has a batched ``evaluate_moves``, whose moves cost about
+        ``1 / theta.size`` of a full evaluation each, a hypergradient counts
+        as ``theta.size``. None: the number of hypergradient evaluations of
+        the path (at least 20), times ``theta.size`` with a batched
+        evaluator, so that the polish costs about as much as the path.
 
     Returns
     -------
     result : RelaxAndPenalizeResult
         The binary solution, the last relaxed iterate and per-stage paths.
+
+    Raises
+    ------
+    ValueError or TypeError
+        For a parameter out of its range or of the wrong type (NaN included),
+        an option that does not apply to the chosen optimizer or
+        hypergradient, inconsistent ``lam0``/``lam_bounds``, and when the
+        problem returns a non-finite, wrongly shaped or wrongly typed value
+        or gradient (the message names the oracle, the stage and the
+        iteration; the run stops at that call).
 
     Warns
     -----
@@ -260,7 +300,8 @@ def relax_and_penalize(
         With ``strategy="penalize"``, when theta is still farther than
         ``tol`` from the binary set after ``max_stages`` stages (it is then
         rounded to the nearest feasible binary point); with
-        ``strategy="round"``, when the relaxed stage did not converge.
+        ``strategy="round"``, when the relaxed stage did not converge. The
+        warning is attributed to the first caller outside this package.
     LooseRelaxationWarning
         With ``strategy="round"``, when rounding raises G by more than half
         of the relaxed optimum's G (the message gives both values).
@@ -290,50 +331,34 @@ def relax_and_penalize(
     >>> bool(res.converged)
     True
     """
-    _check_choice("strategy", strategy, {"penalize", "round"})
-    _check_choice("optimizer", optimizer, set(OPTIMIZERS))
-    _check_choice("hypergradient", hypergradient, {"exact", "zeroth_order"})
-    if not (isinstance(eps_init, str) and eps_init == "auto"):
-        _check_real("eps_init", eps_init, 0, None)
-    _check_real("eps_decay", eps_decay, 0, 1)
-    _check_real("max_stages", max_stages, 0, None, integer=True)
-    _check_real("max_iter", max_iter, 0, None, integer=True)
-    _check_real("tol", tol, 0, 0.5)
-    _check_real("inner_tol", inner_tol, 0, None, low_open=False)
-    _check_real("learning_rate", learning_rate, 0, None)
-    _check_real("n_directions", n_directions, 0, None, integer=True)
-    _check_real("smoothing", smoothing, 0, None)
-    if not isinstance(polish, (bool, np.bool_)):
-        raise TypeError(f"polish must be a bool, got {polish!r}.")
-    if max_polish_evals is not None:
-        _check_real("max_polish_evals", max_polish_evals, 0, None, integer=True)
+    learning_rate, n_directions, smoothing = resolve_options(
+        optimizer, hypergradient, learning_rate, n_directions, smoothing
+    )
+    theta = feasible_set.project(finite_array(theta0, "theta0"))
+    lam, lam_bounds = check_lam(lam0, lam_bounds, optimizer)
 
-    theta = feasible_set.project(np.array(theta0, dtype=float))
-    lam = None
-    if lam0 is not None:
-        lam = np.atleast_1d(np.array(lam0, dtype=float))
-        lam_bounds = (-np.inf, np.inf) if lam_bounds is None else lam_bounds
-        lam = np.clip(lam, lam_bounds[0], lam_bounds[1])
-
+    needed = "value_and_grad" if hypergradient == "exact" else "value"
+    if not hasattr(problem, needed):
+        raise TypeError(
+            f"problem must have {needed}(theta, lam) for "
+            f"hypergradient={hypergradient!r}."
+        )
+    checked = CheckedProblem(problem, theta.shape, None if lam is None else lam.shape)
     if hypergradient == "exact":
-        if not hasattr(problem, "value_and_grad"):
-            raise TypeError(
-                "problem must have value_and_grad(theta, lam) for "
-                "hypergradient='exact'."
-            )
-        gradient_oracle = problem.value_and_grad
+        gradient_oracle = checked.value_and_grad
     else:
-        if not hasattr(problem, "value"):
-            raise TypeError(
-                "problem must have value(theta, lam) for hypergradient='zeroth_order'."
-            )
-        gradient_oracle = IRDSAGradient(
-            problem,
+        estimate = IRDSAGradient(
+            checked,
             n_directions=n_directions,
             smoothing=smoothing,
             rng=check_random_state(random_state),
             n_jobs=n_jobs,
         )
+
+        def gradient_oracle(theta, lam):
+            return checked.check_output(
+                estimate(theta, lam), "the zeroth-order estimate from problem.value"
+            )
 
     history = []
     start = time.perf_counter()
@@ -343,16 +368,30 @@ def relax_and_penalize(
         eps_values = np.full(1, np.inf)
     else:
         if isinstance(eps_init, str):
+            checked.where = "at theta0, for eps_init='auto'"
             _, grad_theta0, _ = gradient_oracle(theta, lam)
             eps_init = auto_eps_init(grad_theta0)
         eps_values = eps_schedule(eps_init, eps_decay, max_stages)
-        weights = 1.0 / eps_values
+        with np.errstate(divide="ignore", over="ignore"):
+            weights = 1.0 / eps_values
         stage_max_iter = max_iter
 
     optimize = OPTIMIZERS[optimizer]
+    if optimizer == "frank_wolfe":
+        options = {"averaging": hypergradient == "zeroth_order"}
+    else:
+        options = {"learning_rate": learning_rate}
+    progress = _Progress(checked, history, verbose)
     records = []
     converged = False
     for eps, weight in zip(eps_values, weights):
+        stage = len(records) + 1
+        if not np.isfinite(weight):
+            raise ValueError(
+                f"eps underflowed to {eps:g} at stage {stage} (eps_init * "
+                "eps_decay**k); decrease max_stages or increase eps_decay."
+            )
+        progress.start_stage(stage)
         objective = _PenalizedObjective(gradient_oracle, weight, history, start)
         out = optimize(
             objective,
@@ -362,16 +401,17 @@ def relax_and_penalize(
             lam_bounds=lam_bounds,
             max_iter=stage_max_iter,
             tol=inner_tol,
-            learning_rate=learning_rate,
-            averaging=hypergradient == "zeroth_order",
+            callback=progress,
+            **options,
         )
         theta, lam = out.theta, out.lam
         dist = feasible_set.dist_to_binary(theta)
-        stage_objective = _objective_value(problem, theta, lam)
+        checked.where = f"at the end of stage {stage}"
+        stage_objective = _objective_value(checked, theta, lam)
         records.append((eps, stage_objective, penalty(theta), dist, out.n_iter))
         if verbose:
             print(
-                f"[relax_and_penalize] stage {len(records)}: eps={eps:.3g} "
+                f"[relax_and_penalize] stage {stage}: eps={eps:.3g} "
                 f"G={stage_objective:.6g} phi={penalty(theta):.4g} "
                 f"dist_inf={dist:.3g} iterations={out.n_iter}"
             )
@@ -389,7 +429,7 @@ def relax_and_penalize(
                 f"relaxed problem not converged after {stage_max_iter} iterations; "
                 "rounded the last iterate"
             )
-            warnings.warn(message, ConvergenceWarning, stacklevel=2)
+            warn_at_caller(message, ConvergenceWarning)
     elif converged:
         message = f"binary within tol={tol:g} after {len(records)} stage(s)"
     else:
@@ -399,9 +439,10 @@ def relax_and_penalize(
             "nearest feasible binary point. Increase max_stages or max_iter, or "
             "decrease eps_init or eps_decay."
         )
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        warn_at_caller(message, ConvergenceWarning)
 
-    objective = _objective_value(problem, binary, lam)
+    checked.where = "at the binary solution"
+    objective = _objective_value(checked, binary, lam)
     rounded_objective = objective
     polish_record = None
     if polish:
@@ -409,8 +450,18 @@ def relax_and_penalize(
             max_polish_evals = max(20, len(history))
             if hasattr(problem, "evaluate_moves"):
                 max_polish_evals *= binary.size
+        checked.where = "during the polish"
+        # The checked oracles, without value_and_grad for a value-only problem.
+        target = checked
+        if not hasattr(problem, "value_and_grad"):
+            target = SimpleNamespace(value=checked.value)
         binary, objective, polish_record = polish_binary(
-            problem, binary, lam, feasible_set=feasible_set, max_evals=max_polish_evals
+            target,
+            binary,
+            lam,
+            feasible_set=feasible_set,
+            max_evals=max_polish_evals,
+            evaluate_moves=getattr(problem, "evaluate_moves", None),
         )
         if verbose:
             print(
@@ -454,11 +505,10 @@ def _warn_if_loose(relaxed, rounded, polish_record):
     after = ""
     if polish_record is not None:
         after = f"; the polish then brought it to {polish_record.objective_after:.6g}"
-    warnings.warn(
+    warn_at_caller(
         f"rounding raised the validation loss (upper-level objective G) from "
         f"{relaxed:.6g} at the relaxed optimum to {rounded:.6g}{ratio}: the "
         f"relaxation is loose here{after}. strategy='penalize' follows a path "
         "into the binary set instead of rounding.",
         LooseRelaxationWarning,
-        stacklevel=3,
     )

@@ -5,7 +5,14 @@
 Each optimizer solves one stage (P^k) of the penalty method approximately:
 it minimizes ``objective(theta, lam)`` (the penalized upper-level objective)
 over the feasible set of theta and the box of lam. ``objective`` returns
-``(value, grad_theta, grad_lam)``; ``lam`` is a 1-D array or None.
+``(value, grad_theta, grad_lam)``; ``lam`` is a 1-D array or None and
+``lam_bounds`` a pair of arrays of its shape (or None with it).
+
+Each takes only the options that apply to it (an option that does not apply
+is an error at the caller, never silently dropped here). ``callback``, when
+given, is called after every iteration as ``callback(iteration, step,
+stationarity)``: ``step`` is the largest coordinate move of the iteration and
+``stationarity`` the measure the stage compares with ``tol``.
 """
 
 from dataclasses import dataclass
@@ -55,7 +62,7 @@ def projected_adam(
     learning_rate,
     beta1=0.9,
     beta2=0.999,
-    **_,
+    callback=None,
 ):
     """Projected gradient with Adam-style step control (Kingma & Ba, 2015).
 
@@ -88,6 +95,8 @@ def projected_adam(
         )
         change = _max_change(theta, new_theta, lam, new_lam)
         theta, lam = new_theta, new_lam
+        if callback is not None:
+            callback(it, change, change)
         if change <= tol:
             return StageOutput(theta, lam, it, True)
     return StageOutput(theta, lam, max_iter, False)
@@ -103,7 +112,7 @@ def projected_gradient(
     max_iter,
     tol,
     learning_rate,
-    **_,
+    callback=None,
 ):
     """Projected gradient with Barzilai-Borwein steps and backtracking.
 
@@ -133,7 +142,8 @@ def projected_gradient(
     step = ref_step
     for it in range(1, max_iter + 1):
         stationary = projected_step(ref_step, grad_theta, grad_lam)
-        if _max_change(theta, stationary[0], lam, stationary[1]) <= tol:
+        stationarity = _max_change(theta, stationary[0], lam, stationary[1])
+        if stationarity <= tol:
             return StageOutput(theta, lam, it - 1, True)
         for _ in range(60):
             new_theta, new_lam = projected_step(step, grad_theta, grad_lam)
@@ -154,6 +164,8 @@ def projected_gradient(
         if lam is not None:
             y_dot += float(np.vdot(d_lam, new_grad_lam - grad_lam))
         step = sq_norm / y_dot if y_dot > 0 else 2 * step
+        if callback is not None:
+            callback(it, _max_change(theta, new_theta, lam, new_lam), stationarity)
         theta, lam = new_theta, new_lam
         value, grad_theta, grad_lam = new_value, new_grad_theta, new_grad_lam
     return StageOutput(theta, lam, max_iter, False)
@@ -169,7 +181,7 @@ def frank_wolfe(
     max_iter,
     tol,
     averaging=False,
-    **_,
+    callback=None,
 ):
     """Frank-Wolfe with the feasible set's linear minimization oracle.
 
@@ -206,13 +218,21 @@ def frank_wolfe(
         gap = float(np.vdot(grad_theta, theta - vertex))
         if lam is not None:
             lam_vertex = np.where(grad_lam > 0, lam_bounds[0], lam_bounds[1])
-            lam_vertex = np.broadcast_to(lam_vertex, lam.shape)
             gap += float(np.vdot(grad_lam, lam - lam_vertex))
+        if not np.isfinite(gap):
+            # The caller checks the gradients; this only catches an overflow.
+            raise ValueError(
+                f"The Frank-Wolfe gap overflowed to {gap} at iteration {j + 1}; "
+                "the objective's gradient is too large in magnitude."
+            )
         if not averaging and gap <= tol * max(1.0, abs(value)):
             return StageOutput(theta, lam, j + 1, True)
-        theta = (1 - gamma) * theta + gamma * vertex
-        if lam is not None:
-            lam = (1 - gamma) * lam + gamma * lam_vertex
+        new_theta = (1 - gamma) * theta + gamma * vertex
+        new_lam = None if lam is None else (1 - gamma) * lam + gamma * lam_vertex
+        if callback is not None:
+            move = _max_change(theta, new_theta, lam, new_lam)
+            callback(j + 1, move, gap / max(1.0, abs(value)))
+        theta, lam = new_theta, new_lam
     return StageOutput(theta, lam, max_iter, False)
 
 

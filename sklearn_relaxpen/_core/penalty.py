@@ -70,10 +70,24 @@ def auto_eps_init(grad_theta, *, ratio=0.1):
     Returns
     -------
     eps_init : float
+
+    Raises
+    ------
+    ValueError
+        If ``grad_theta`` has NaN or inf entries.
     """
     grad_theta = np.asarray(grad_theta, dtype=float)
-    rms = float(np.sqrt(np.mean(grad_theta**2))) if grad_theta.size else 0.0
-    if not np.isfinite(rms) or rms <= np.finfo(float).tiny:
+    if not np.isfinite(grad_theta).all():
+        raise ValueError(
+            "eps_init='auto' needs a finite gradient at theta0; it contains NaN or inf."
+        )
+    with np.errstate(over="ignore"):
+        rms = float(np.sqrt(np.mean(grad_theta**2))) if grad_theta.size else 0.0
+    if np.isinf(rms):
+        # The squares overflowed: the same rms from the scaled gradient.
+        largest = float(np.max(np.abs(grad_theta)))
+        rms = largest * float(np.sqrt(np.mean((grad_theta / largest) ** 2)))
+    if rms <= np.finfo(float).tiny:
         # A flat objective: any penalty dominates; start at a unit scale.
         return 1.0
     return 1.0 / (ratio * rms)

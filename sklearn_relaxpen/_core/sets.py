@@ -10,11 +10,32 @@ Each set offers what the upper-level optimizers need:
   the set, ``dist_inf(theta, Theta_bin)`` of the paper's Theorems 2-3,
 * ``round(theta)``: a nearest binary point of the set (the relax-and-round
   baseline, and the final snap once ``dist_to_binary < tol < 1/2``).
+
+Every method refuses non-finite input (NaN or inf) with a ValueError: a
+projection or a linear minimization over a NaN is not defined, and returning
+some point would hide the bug that produced the NaN.
 """
 
 import numbers
 
 import numpy as np
+
+# Above this magnitude, sums and differences of the entries lose the unit scale
+# of the sets (or overflow near 1e308): RowSimplex and unit-cost Budget inputs
+# are then first shifted to an equivalent input with entries in [-2, 2], and a
+# cost-weighted Budget projection is solved a second time from an equivalent
+# input at the unit scale. Below it, results are those of the plain algorithms.
+_LARGE_ENTRY = 1e4
+
+
+def _as_finite(x, where, name="x"):
+    """``x`` as a float array; ValueError naming ``where`` if it is not finite."""
+    x = np.asarray(x, dtype=float)
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"{where}: {name} contains NaN or inf; expected finite values."
+        )
+    return x
 
 
 class _FeasibleSet:
@@ -95,22 +116,22 @@ class Box(_FeasibleSet):
 
     def project(self, x):
         # Euclidean projection onto the box (coordinate-wise clipping).
-        return np.clip(x, 0.0, 1.0)
+        return np.clip(_as_finite(x, "Box.project"), 0.0, 1.0)
 
     def lmo(self, grad):
         # Vertex minimizing ``<grad, v>``: 1 where the gradient is negative.
-        return (np.asarray(grad) < 0).astype(float)
+        return (_as_finite(grad, "Box.lmo", "grad") < 0).astype(float)
 
     def dist_to_binary(self, theta):
         # Infinity-norm distance to ``{0, 1}^p``.
-        theta = np.asarray(theta, dtype=float)
+        theta = _as_finite(theta, "Box.dist_to_binary", "theta")
         if theta.size == 0:
             return 0.0
         return float(np.max(np.minimum(theta, 1.0 - theta)))
 
     def round(self, theta):
         # Nearest binary point (threshold at 1/2).
-        return (np.asarray(theta) >= 0.5).astype(float)
+        return (_as_finite(theta, "Box.round", "theta") >= 0.5).astype(float)
 
     def __repr__(self):
         return "Box()"
@@ -135,10 +156,17 @@ class RowSimplex(_FeasibleSet):
         # Uses the classical O(L log L) per-row rule: with the row sorted in
         # decreasing order ``u``, the threshold is ``(cumsum(u)_r - 1) / r`` for
         # the largest ``r`` such that ``u_r`` exceeds it.
-        x = np.asarray(x, dtype=float)
-        if x.ndim != 2:
-            raise ValueError(f"RowSimplex expects a 2-D array, got shape {x.shape}.")
+        x = self._checked(x, "project")
         n_cols = x.shape[1]
+        if x.shape[0] == 0:
+            return x.copy()
+        if np.max(np.abs(x)) > _LARGE_ENTRY:
+            # The projection is invariant to a shift of the row, and entries
+            # more than 1 below the row's maximum are 0 (the threshold is at
+            # least max - 1): shifting by the maximum and flooring at -2 keeps
+            # the result and keeps the sums below from overflowing (1e308).
+            with np.errstate(over="ignore"):
+                x = np.maximum(x - np.max(x, axis=1, keepdims=True), -2.0)
         u = -np.sort(-x, axis=1)
         cumsum = np.cumsum(u, axis=1) - 1.0
         ranks = np.arange(1, n_cols + 1)
@@ -149,7 +177,7 @@ class RowSimplex(_FeasibleSet):
 
     def lmo(self, grad):
         # One-hot rows at the smallest gradient entry of each row.
-        grad = np.asarray(grad, dtype=float)
+        grad = self._checked(grad, "lmo", "grad")
         vertex = np.zeros_like(grad)
         vertex[np.arange(grad.shape[0]), np.argmin(grad, axis=1)] = 1.0
         return vertex
@@ -158,7 +186,7 @@ class RowSimplex(_FeasibleSet):
         # Infinity-norm distance to the nearest one-hot matrix.
         # For a row, the nearest one-hot vector puts its 1 on the largest entry,
         # at distance ``max(1 - largest, second largest)``.
-        theta = np.asarray(theta, dtype=float)
+        theta = self._checked(theta, "dist_to_binary", "theta")
         if theta.size == 0:
             return 0.0
         if theta.shape[1] == 1:
@@ -168,8 +196,23 @@ class RowSimplex(_FeasibleSet):
 
     def round(self, theta):
         # One-hot rows at the largest entry of each row.
-        theta = np.asarray(theta, dtype=float)
+        theta = self._checked(theta, "round", "theta")
         return self.lmo(-theta)
+
+    def _checked(self, x, method, name="x"):
+        # A finite 2-D float array with at least one column (the simplex of
+        # R^0 is empty: no row can sum to 1).
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2:
+            raise ValueError(
+                f"RowSimplex.{method} expects a 2-D array, got shape {x.shape}."
+            )
+        if x.shape[1] == 0:
+            raise ValueError(
+                f"RowSimplex.{method} needs at least one column, got shape "
+                f"{x.shape}: the simplex of R^0 is empty."
+            )
+        return _as_finite(x, f"RowSimplex.{method}", name)
 
     def __repr__(self):
         return "RowSimplex()"
@@ -184,7 +227,7 @@ class Budget(_FeasibleSet):
     Parameters
     ----------
     tau : float
-        Budget, between 0 and ``cost.sum()``.
+        Budget, between 0 and ``cost.sum()`` (a bool is refused).
     cost : array-like of shape (m,), default=None
         Positive cost of each element; ``None`` means unit costs.
 
@@ -224,7 +267,11 @@ class Budget(_FeasibleSet):
 
     def _checked(self, m):
         # Return (tau, cost or None), validated for vectors of length m.
-        if not isinstance(self.tau, numbers.Real) or not np.isfinite(self.tau):
+        if (
+            not isinstance(self.tau, numbers.Real)
+            or isinstance(self.tau, (bool, np.bool_))
+            or not np.isfinite(self.tau)
+        ):
             raise TypeError(f"tau must be a finite real number, got {self.tau!r}.")
         cost = None
         total = float(m)
@@ -244,27 +291,66 @@ class Budget(_FeasibleSet):
 
     def project(self, x):
         # Euclidean projection onto the capped simplex.
-        a = np.asarray(x, dtype=float)
-        if a.ndim != 1:
-            raise ValueError(f"Budget expects a 1-D array, got shape {a.shape}.")
+        a = self._vector(x, "project", check_finite=False)
         tau, cost = self._checked(a.shape[0])
-        total = float(a.shape[0]) if cost is None else float(cost.sum())
+        m = a.shape[0]
+        total = float(m) if cost is None else float(cost.sum())
+        # min and max also serve as the finiteness check (NaN propagates).
+        lo, hi = (float(np.min(a)), float(np.max(a))) if m else (0.0, 0.0)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(
+                "Budget.project: x contains NaN or inf; expected finite values."
+            )
         if tau <= 0.0:
             return np.zeros_like(a)
         if tau >= total:
             return np.ones_like(a)
-        t = _budget_threshold_newton(a, cost, tau, self._max_newton_iter)
+        large = max(hi, -lo) > _LARGE_ENTRY
+        if large and cost is None:
+            a = _budget_unit_recentre(a, tau)
+            lo, hi = float(np.min(a)), float(np.max(a))
+        # With costs, entries of x near the float limit relative to the costs
+        # can overflow; say so instead of returning an arbitrary point.
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                t = self._threshold(a, cost, tau, lo, hi)
+                if large and cost is not None:
+                    # Solve again from ``a - t * cost``, an input with the same
+                    # projection whose free entries are at the unit scale: the
+                    # rounding of the large entries then perturbs the input
+                    # (backward error ~1e-16 max|x|) but not the budget.
+                    a = a - t * cost
+                    t = self._threshold(a, cost, tau, None, None)
+                return _clip_shift(a, cost, t)
+        except FloatingPointError as exc:
+            raise ValueError(
+                "Budget.project: overflow; the entries of x divided by the costs "
+                "are too large in magnitude (rescale x or cost)."
+            ) from exc
+
+    def _threshold(self, a, cost, tau, lo, hi):
+        # Newton first, the exact sort if it hits its iteration cap.
+        t = _budget_threshold_newton(a, cost, tau, self._max_newton_iter, lo, hi)
         if t is None:
             t = _budget_threshold_sort(
                 a, np.ones_like(a) if cost is None else cost, tau
             )
-        return _clip_shift(a, cost, t)
+        return t
+
+    def _vector(self, x, method, name="x", check_finite=True):
+        # A 1-D float array, finite unless the caller checks that itself.
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 1:
+            raise ValueError(
+                f"Budget.{method} expects a 1-D array, got shape {x.shape}."
+            )
+        return _as_finite(x, f"Budget.{method}", name) if check_finite else x
 
     def lmo(self, grad):
         # Minimize ``<grad, v>`` over the set (fractional knapsack greedy).
         # Elements are filled in increasing order of ``grad / cost`` until the
         # budget is spent; the last one may be fractional.
-        g = np.asarray(grad, dtype=float)
+        g = self._vector(grad, "lmo", "grad")
         tau, cost = self._checked(g.shape[0])
         vertex = np.zeros_like(g)
         if cost is None and float(tau).is_integer():
@@ -283,7 +369,7 @@ class Budget(_FeasibleSet):
         # With unit costs and an integer budget ``k``, the nearest binary point
         # keeps the ``k`` largest entries; the distance is
         # ``max(1 - k-th largest, (k+1)-th largest)``.
-        theta = np.asarray(theta, dtype=float)
+        theta = self._vector(theta, "dist_to_binary", "theta")
         tau, cost = self._checked(theta.shape[0])
         if theta.size == 0:
             return 0.0
@@ -293,7 +379,7 @@ class Budget(_FeasibleSet):
 
     def round(self, theta):
         # A nearest binary point: the largest entries, as many as the budget allows.
-        theta = np.asarray(theta, dtype=float)
+        theta = self._vector(theta, "round", "theta")
         tau, cost = self._checked(theta.shape[0])
         binary = np.zeros_like(theta)
         if cost is None:
@@ -311,13 +397,32 @@ class Budget(_FeasibleSet):
         return f"Budget(tau={self.tau!r}{cost})"
 
 
+def _budget_unit_recentre(a, tau):
+    """An input with the same unit-cost projection, entries in ``[-2, 2]``.
+
+    With unit costs the projection is invariant to a shift of ``a`` (the
+    threshold shifts with it). Let ``s`` be the ``ceil(tau)``-th largest
+    entry. The threshold ``t`` of ``a - s`` can be taken in ``[-1, 0)``: it is
+    below 0 since fewer than ``tau`` entries exceed ``s``; and if it were below
+    -1, then ``tau`` is an integer on a flat piece of the budget function, which
+    contains -1 too, with the same projection. Entries above ``t + 1`` are 1
+    and entries below ``t`` are 0, so clipping ``a - s`` to ``[-2, 2]`` changes
+    nothing.
+    """
+    m = a.shape[0]
+    k = min(max(int(np.ceil(tau)), 1), m)
+    s = np.partition(a, m - k)[m - k]
+    with np.errstate(over="ignore"):
+        return np.clip(a - s, -2.0, 2.0)
+
+
 def _clip_shift(a, cost, t):
     """``clip(a - t * cost, 0, 1)`` (cost None means unit costs)."""
     shifted = a - t if cost is None else a - t * cost
     return np.clip(shifted, 0.0, 1.0, out=shifted)
 
 
-def _budget_threshold_newton(a, cost, tau, max_iter):
+def _budget_threshold_newton(a, cost, tau, max_iter, a_min=None, a_max=None):
     """Solve ``cost . clip(a - t cost, 0, 1) = tau`` for t by safeguarded Newton.
 
     The root is kept in a bracket ``[lo, hi]``. An element at 0 at the new
@@ -326,12 +431,16 @@ def _budget_threshold_newton(a, cost, tau, max_iter):
     sums and dropped, so later steps touch only the undecided elements (the
     breakpoint-reduction idea of Kiwiel, 2008). With a good starting point the
     expected total work is a few passes over the data. Returns None if the
-    iteration cap is reached.
+    iteration cap is reached. ``a_min`` and ``a_max`` are ``a``'s extremes when
+    the caller already has them.
     """
     unit = cost is None
     c = None if unit else cost
-    lo = float(np.min(a) - 1.0 if unit else np.min((a - 1.0) / c))  # g(lo) >= 0
-    hi = float(np.max(a if unit else a / c))  # g(hi) <= 0
+    if unit:
+        lo = float(np.min(a) if a_min is None else a_min) - 1.0  # g(lo) >= 0
+        hi = float(np.max(a) if a_max is None else a_max)  # g(hi) <= 0
+    else:
+        lo, hi = float(np.min((a - 1.0) / c)), float(np.max(a / c))
     t, exact = _budget_threshold_guess(a, cost, tau, lo, hi)
     if exact:
         return t

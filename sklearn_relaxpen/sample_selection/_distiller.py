@@ -66,7 +66,7 @@ _PARAMETERS_DOC = """
         processors. The result does not depend on it.
 """
 
-_COMMON_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = """
     sample_mask_ : ndarray of shape (n_samples,), dtype=bool
         Rows kept.
     sample_indices_ : ndarray of shape (n_selected,)
@@ -238,7 +238,7 @@ class BilevelDataDistiller(
     ----------
     estimator_ : estimator object
         The final estimator fitted on the kept rows.
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -362,7 +362,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -451,4 +451,4 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
 
 
 for _cls in (BilevelDataDistiller, DataDistillationSampler):
-    document_estimator(_cls, _PARAMETERS_DOC, common_attributes=_COMMON_ATTRIBUTES_DOC)
+    document_estimator(_cls, _PARAMETERS_DOC, attributes=_ATTRIBUTES_DOC)

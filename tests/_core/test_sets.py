@@ -185,3 +185,87 @@ def test_box():
     np.testing.assert_array_equal(box.lmo(np.array([1.0, -2.0])), [0, 1])
     assert box.dist_to_binary(np.array([0.1, 0.8])) == pytest.approx(0.2)
     np.testing.assert_array_equal(box.round(np.array([0.49, 0.5])), [0, 1])
+
+
+@pytest.mark.parametrize(
+    "feasible_set, x",
+    [
+        (Box(), np.array([0.2, np.nan])),
+        (Budget(1), np.array([0.2, np.inf, 0.3])),
+        (Budget(1), np.array([0.2, -np.inf, 0.3])),
+        (Budget(1, cost=np.array([1.0, 2.0, 1.0])), np.array([0.2, np.nan, 0.3])),
+        (RowSimplex(), np.array([[0.2, np.inf], [0.1, 0.3]])),
+    ],
+)
+@pytest.mark.parametrize("method", ["project", "lmo", "round", "dist_to_binary"])
+def test_non_finite_input_is_an_error(feasible_set, x, method):
+    """Before: Budget.project of inf gave NaN, Budget.lmo of NaN a vertex."""
+    with pytest.raises(ValueError, match="NaN or inf"):
+        getattr(feasible_set, method)(x)
+
+
+def test_huge_entries_project_exactly():
+    """Before: RowSimplex.project of 1e308 entries gave zeros (overflow)."""
+    np.testing.assert_array_equal(
+        RowSimplex().project(np.array([[1e308, 1e308, -1e308], [1e308, 9e307, 0]])),
+        [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]],
+    )
+    # tau = 2.5: the huge entry is 1, the tiny one 0, the rest share 1.5.
+    np.testing.assert_allclose(
+        Budget(2.5).project(np.array([1e308, -1e308, 0.5, 0.1])),
+        [1.0, 0.0, 0.95, 0.55],
+    )
+    np.testing.assert_array_equal(
+        Budget(2).project(np.array([1e308, 1e308, 0.5, -1e308])), [1, 1, 0, 0]
+    )
+    with pytest.raises(ValueError, match="overflow"):
+        Budget(2, cost=np.array([1.0, 2.0, 1.0, 1.0])).project(
+            np.array([1e308, 1e308, 0.5, -1e308])
+        )
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("offset", [1e9, -3e11])
+def test_large_offsets_match_the_reference(seed, offset):
+    """Unit-cost Budget and RowSimplex projections are shift invariant; the
+    recentring used for large entries must give the reference's answer, up to
+    the rounding of the shifted input (the projection is 1-Lipschitz)."""
+    rng = np.random.RandomState(seed)
+    m = rng.randint(2, 30)
+    a = rng.randn(m) * rng.choice([0.1, 1.0, 5.0])
+    tau = rng.uniform(0, m)
+    atol = 2 * np.sqrt(m) * np.spacing(abs(offset))
+    np.testing.assert_allclose(
+        Budget(tau).project(a + offset),
+        _budget_projection_reference(a, np.ones(m), tau),
+        atol=atol,
+    )
+    x = rng.randn(5, rng.randint(1, 6)) * 2
+    np.testing.assert_allclose(
+        RowSimplex().project(x + offset), _row_simplex_reference(x), atol=atol
+    )
+    # With costs the invariant shift is along the costs.
+    c = rng.uniform(0.2, 3.0, m)
+    tau = rng.uniform(0, c.sum())
+    proj = Budget(tau, cost=c).project(a + offset * c)
+    assert c @ proj == pytest.approx(tau, abs=1e-9)
+    np.testing.assert_allclose(
+        proj,
+        _budget_projection_reference(a, c, tau),
+        atol=2 * np.sqrt(m) * np.spacing(abs(offset) * c.max()) / c.min(),
+    )
+
+
+@pytest.mark.parametrize("method", ["project", "lmo", "round", "dist_to_binary"])
+def test_row_simplex_needs_a_column(method):
+    """Before: 0 columns failed inside argmax."""
+    with pytest.raises(ValueError, match="at least one column"):
+        getattr(RowSimplex(), method)(np.zeros((3, 0)))
+    assert getattr(RowSimplex(), method)(np.zeros((0, 2))) is not None
+
+
+@pytest.mark.parametrize("tau", [True, np.True_, False])
+def test_budget_refuses_bool_tau(tau):
+    """Before: Budget(True) acted as Budget(1)."""
+    with pytest.raises(TypeError, match="tau must be a finite real"):
+        Budget(tau).project(np.zeros(3))
