@@ -5,6 +5,8 @@
 from ._core import (
     Box,
     Budget,
+    LooseRelaxationWarning,
+    PolishResult,
     RelaxAndPenalizeResult,
     RowSimplex,
     penalty,
@@ -31,6 +33,8 @@ __all__ = [
     "GroupStructureLassoCV",
     "HyperCleaner",
     "HyperCleaningSampler",
+    "LooseRelaxationWarning",
+    "PolishResult",
     "RelaxAndPenalizeResult",
     "RelaxationPathDisplay",
     "RowSimplex",

@@ -78,6 +78,15 @@ COMMON_PARAMETERS_DOC = """
         the last ``eps``. Fitting ``strategy="round"`` first and then
         ``strategy="penalize"`` runs the penalty stages from a converged
         relaxation.
+    polish : bool, default={default}
+        After the penalty path (or the rounding of ``strategy="round"``), run
+        a binary local search from the binary point: swap one kept row for a
+        dropped one (a budget), flip one row (no budget) or move one feature
+        to another group, screened by the hypergradient and verified exactly,
+        while the validation loss decreases. When no single move improves,
+        the answer is certified 1-move locally optimal (``polish_.certified``).
+        It never increases the validation loss. False returns the path's
+        binary point as it is.
 """
 
 PATH_ATTRIBUTES_DOC = """
@@ -101,6 +110,10 @@ PATH_ATTRIBUTES_DOC = """
         some).
     time_history_ : ndarray of shape (n_evaluations,)
         Cumulative wall time in seconds at each of those evaluations.
+    polish_ : PolishResult or None
+        Record of the binary local search (``n_moves``, ``objective_before``,
+        ``objective_after``, ``n_evaluations``, ``certified``, ``time``); None
+        when ``polish=False``.
 """
 
 
@@ -125,6 +138,7 @@ class _RelaxAndPenalizeMixin:
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "polish": ["boolean"],
     }
 
     # What learning_rate=None means for "adam" and "pgd" when an estimator's
@@ -177,6 +191,7 @@ class _RelaxAndPenalizeMixin:
             "tol": self.tol,
             "learning_rate": self.learning_rate,
             "verbose": self.verbose,
+            "polish": self.polish,
         }
         kwargs.update(self._core_options())
         if kwargs["learning_rate"] is None and kwargs["optimizer"] != "frank_wolfe":
@@ -217,6 +232,7 @@ class _RelaxAndPenalizeMixin:
         for field, attribute in _PATH_ATTRIBUTES.items():
             setattr(self, attribute, getattr(result, field))
         self.converged_ = bool(result.converged)
+        self.polish_ = result.polish
         return result
 
 

@@ -40,6 +40,7 @@ class _ToyEstimator(_RelaxAndPenalizeMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.strategy = strategy
         self.optimizer = optimizer
@@ -52,6 +53,7 @@ class _ToyEstimator(_RelaxAndPenalizeMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     def fit(self):
         previous = self._warm_start_point(TARGET.shape)
@@ -131,3 +133,24 @@ def test_warm_start_on_other_data_starts_cold(diabetes):
     est.fit(X[:150], y[:150])
     cold = BilevelDataDistiller(**params).fit(X[:150], y[:150])
     assert est.eps_path_[0] == cold.eps_path_[0]
+
+
+@pytest.mark.parametrize("Selector", [BilevelDataDistiller])
+def test_polish_knob_reaches_the_core_and_is_recorded(Selector):
+    """polish=True never raises the validation loss; False skips the search."""
+    X, y = load_diabetes(return_X_y=True)
+    data = dict(X_val=X[200:300], y_val=y[200:300])
+    polished = Selector(budget=15, random_state=0).fit(X[:200], y[:200], **data)
+    plain = Selector(budget=15, polish=False, random_state=0)
+    plain.fit(X[:200], y[:200], **data)
+    assert plain.polish_ is None
+    record = polished.polish_
+    assert record.objective_after <= record.objective_before
+    assert polished.val_loss_ == pytest.approx(record.objective_after)
+    assert polished.sample_mask_.sum() == plain.sample_mask_.sum() == 15
+
+
+def test_polish_knob_is_validated():
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(ValueError, match="'polish' parameter of BilevelDataDistiller"):
+        BilevelDataDistiller(budget=5, polish="yes").fit(X[:50], y[:50])

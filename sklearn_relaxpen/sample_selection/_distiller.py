@@ -299,6 +299,7 @@ class BilevelDataDistiller(
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.estimator = estimator
         self.budget = budget
@@ -319,6 +320,7 @@ class BilevelDataDistiller(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     def _default_estimator(self):
         return Ridge(alpha=self.alpha, fit_intercept=self.fit_intercept)
@@ -406,6 +408,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.budget = budget
         self.alpha = alpha
@@ -425,6 +428,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):

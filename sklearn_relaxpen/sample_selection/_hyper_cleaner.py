@@ -387,6 +387,7 @@ class HyperCleaner(
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
         include_trusted=True,
     ):
         self.estimator = estimator
@@ -410,6 +411,7 @@ class HyperCleaner(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     def _default_estimator(self):
         return LogisticRegression(C=self.C)
@@ -526,6 +528,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         random_state=None,
         verbose=0,
         warm_start=False,
+        polish=True,
     ):
         self.C = C
         self.budget = budget
@@ -546,6 +549,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):

@@ -76,7 +76,9 @@ def test_multi_output_and_cv_modes(split):
 
 def test_round_strategy_is_the_baseline(split):
     X, y, X_val, y_val, _, _ = split
-    est = BilevelDataDistiller(budget=25, strategy="round", random_state=0)
+    est = BilevelDataDistiller(
+        budget=25, strategy="round", polish=False, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y, X_val=X_val, y_val=y_val)

@@ -15,7 +15,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
-from sklearn_relaxpen._base import _CORE_TAKES_NONE
 from sklearn_relaxpen._bilevel.logistic_cleaning import LogisticCleaningProblem
 from sklearn_relaxpen._core.zeroth_order import IRDSAGradient
 from sklearn_relaxpen.datasets import make_noisy_labels
@@ -320,10 +319,6 @@ def test_grid_search_over_strategy_and_hypergradient():
     assert grid.best_estimator_.sample_mask_.shape == (75,)
 
 
-@pytest.mark.skipif(
-    not _CORE_TAKES_NONE,
-    reason="TODO(core-merge): the core before the merge ignores such options",
-)
 @pytest.mark.parametrize(
     "params, match",
     [
