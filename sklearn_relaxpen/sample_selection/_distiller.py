@@ -89,9 +89,6 @@ _ATTRIBUTES_DOC = """
     init_val_losses_ : ndarray of shape (n_init,)
         Validation objective at the answer of each start (``val_loss_`` is
         their minimum); the path attributes below are those of that start.
-    polish_ : PolishResult or None
-        Record of the binary local search of the kept start (moves made, G
-        before and after, exact evaluations, ``certified``, ``time``).
     %(path_attributes)s
     n_features_in_ : int
         Number of features seen during :term:`fit`.
