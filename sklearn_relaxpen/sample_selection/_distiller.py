@@ -5,7 +5,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.linear_model import Ridge
 
@@ -200,10 +200,13 @@ class _BaseDistiller(_BaseSampleSelector):
                 **options,
             )
 
-        results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(one_start)(greedy_seed, core_seed)
-            for greedy_seed, core_seed in seeds
-        )
+        if effective_n_jobs(self.n_jobs) == 1:
+            # in this thread, so that warnings point at the caller's line
+            results = [one_start(*pair) for pair in seeds]
+        else:
+            results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(one_start)(*pair) for pair in seeds
+            )
         self.init_val_losses_ = np.array([r.objective for r in results])
         result = results[int(np.argmin(self.init_val_losses_))]
         for field, attribute in _PATH_ATTRIBUTES.items():
