@@ -229,7 +229,7 @@ def demo_hyper_cleaner(seed, quick, figures):
     rows, fitted = [], {}
     for strategy in ("penalize", "round"):
         est, elapsed = _fit(
-            HyperCleaner(strategy=strategy, random_state=seed),
+            HyperCleaner(method="bilevel", strategy=strategy, random_state=seed),
             X_train,
             y_noisy,
             X_val=X_val,

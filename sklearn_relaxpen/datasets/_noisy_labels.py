@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..utils._sklearn_api import Interval, validate_params
+from ..utils._sklearn_api import Interval, StrOptions, validate_params
 
 __all__ = ["make_noisy_labels"]
 
@@ -17,17 +17,20 @@ __all__ = ["make_noisy_labels"]
     {
         "y": ["array-like"],
         "flip_rate": [Interval(Real, 0, 1, closed="both")],
+        "noise": [StrOptions({"uniform", "pair"})],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
-def make_noisy_labels(y, flip_rate, *, random_state=None):
-    """Flip a fraction of class labels to a different class, uniformly.
+def make_noisy_labels(y, flip_rate, *, noise="uniform", random_state=None):
+    """Flip a fraction of class labels to a different class.
 
     Exactly ``round(flip_rate * n_samples)`` rows, drawn uniformly without
-    replacement, get a label drawn uniformly among the *other* classes
-    present in ``y`` (symmetric label noise, the protocol of the
-    hyper-cleaning experiments).
+    replacement, get a different label: drawn uniformly among the *other*
+    classes present in ``y`` (``noise="uniform"``, symmetric label noise, the
+    protocol of the hyper-cleaning experiments), or the next class in sorted
+    order, the last one going to the first (``noise="pair"``, a systematic
+    confusion).
 
     Parameters
     ----------
@@ -35,6 +38,9 @@ def make_noisy_labels(y, flip_rate, *, random_state=None):
         Clean class labels (at least two classes). Not modified.
     flip_rate : float in [0, 1]
         Fraction of rows whose label is flipped.
+    noise : {"uniform", "pair"}, default="uniform"
+        Where a flipped label goes: a uniformly drawn other class, or the
+        next class.
     random_state : int, RandomState instance or None, default=None
         Seed of the choice of rows and of the new labels.
 
@@ -65,6 +71,9 @@ def make_noisy_labels(y, flip_rate, *, random_state=None):
     3
     >>> bool(np.all((y_noisy != y) == flipped))
     True
+    >>> y_pair, flipped = make_noisy_labels(y, 0.3, noise="pair", random_state=0)
+    >>> bool(np.all((y_pair[flipped] - y[flipped]) % 3 == 1))
+    True
     """
     y = column_or_1d(y, warn=True)
     check_classification_targets(y)
@@ -78,8 +87,11 @@ def make_noisy_labels(y, flip_rate, *, random_state=None):
     n_samples = y.shape[0]
     n_flip = int(round(flip_rate * n_samples))
     rows = rng.choice(n_samples, size=n_flip, replace=False)
-    # a uniform draw among the n_classes - 1 other classes
-    offset = rng.randint(1, n_classes, size=n_flip)
+    if noise == "uniform":
+        # a uniform draw among the n_classes - 1 other classes
+        offset = rng.randint(1, n_classes, size=n_flip)
+    else:
+        offset = np.ones(n_flip, dtype=np.intp)
     new_enc = y_enc.copy()
     new_enc[rows] = (y_enc[rows] + offset) % n_classes
     flipped = np.zeros(n_samples, dtype=bool)

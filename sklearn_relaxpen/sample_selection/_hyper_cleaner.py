@@ -3,18 +3,21 @@
 """Data hyper-cleaning: keep the noisy training rows that help a trusted set."""
 
 import warnings
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import check_cv
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
-from threadpoolctl import threadpool_limits
+from sklearn.utils.validation import check_is_fitted
 
 from .._base import document_estimator
+from .._bilevel.logistic_agreement import crossfit_agreement
 from .._bilevel.logistic_cleaning import LogisticCleaningProblem
+from .._bilevel.logistic_selection import crossfit_select
 from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
 from ._base import (
     _BaseSampleSelector,
@@ -24,19 +27,61 @@ from ._base import (
 
 __all__ = ["HyperCleaner", "HyperCleaningSampler"]
 
-# Below this many entries of X the lower-level products are too small for
-# multithreaded BLAS to pay off: thread start-up dominates (several times
-# slower on a loaded machine), so the selection runs single-threaded.
-_SINGLE_THREAD_MAX_SIZE = 2_000_000
+# Lower-level C values tried by C="auto" (chosen by the cross-fitted trusted
+# loss); C=1.0 without a trusted set.
+_C_GRID = (0.03, 0.1, 0.3, 1.0)
+
+# options that change what method="bilevel" solves: setting one with
+# method="crossfit" raises instead of being ignored
+_BILEVEL_ONLY = {
+    "n_directions": None,
+    "smoothing": None,
+    "learning_rate": None,
+    "budget": None,
+    "hypergradient": "exact",
+    "strategy": "penalize",
+}
+
+# path attributes of the driver, empty for method="crossfit" (no penalty path)
+_EMPTY_PATHS = (
+    "eps_path_",
+    "objective_path_",
+    "penalty_path_",
+    "dist_path_",
+    "objective_history_",
+    "time_history_",
+)
 
 _PARAMETERS_DOC = """
     estimator : classifier object, default=None
         Final classifier fitted on the kept rows. None means
-        ``LogisticRegression(C=C)``, the lower-level model itself.
-    C : float, default=1.0
+        ``LogisticRegression(C=C_)``, the lower-level model itself.
+    method : {"crossfit", "bilevel"}, default="crossfit"
+        ``"crossfit"``: keep the rows whose label the cross-fitted lower-level
+        model agrees with (each row scored by a model trained on the other
+        noisy folds, two passes), the rows the trusted-model filter keeps, or
+        the rows both models together agree with, and choose among them,
+        ``C``, and whether the noisy rows help at all by the cross-fitted
+        trusted error of the hyper-cleaning problem (see Notes). Fast, and
+        the choice is too small to overfit a small trusted set. ``"bilevel"``:
+        relax and penalize over one weight per row (the thesis's method; the
+        options ``budget``, ``hypergradient``, ``strategy``, ``optimizer``,
+        ``polish`` and the penalty-path knobs apply to it only; setting
+        ``budget``, ``hypergradient``, ``strategy``, ``learning_rate``,
+        ``n_directions`` or ``smoothing`` with ``"crossfit"`` raises). With
+        many more noisy rows than trusted rows it overfits the trusted set
+        and is slower.
+    C : "auto" or float, default="auto"
         Inverse L2 regularization strength of the lower-level logistic
-        regression (> 0), as in :class:`~sklearn.linear_model.LogisticRegression`.
-        Features should be on comparable scales (standardize them first).
+        regression, as in :class:`~sklearn.linear_model.LogisticRegression`.
+        ``"auto"`` picks it from ``(0.03, 0.1, 0.3, 1.0)`` by the
+        cross-fitted trusted error and log-loss (1.0 without a trusted set);
+        the value used is ``C_``. Features should be on comparable scales
+        (standardize them first).
+    n_folds : int, default=5
+        Number of folds (at least 2) of the trusted rows in the cross-fitted
+        loss and of the noisy rows in the agreement scores; at most the
+        number of trusted rows.
     budget : int, float or None, default=None
         None: any number of rows may be kept (feasible set ``[0, 1]^n``). An
         int >= 1 or a fraction in (0, 1) of the candidate rows: keep exactly
@@ -72,10 +117,12 @@ _PARAMETERS_DOC = """
         Only used without a trusted set (``X_val``), which is not
         recommended: the noisy rows themselves then provide the validation
         loss, a float in (0, 1) holding out that fraction of them and an int
-        or splitter averaging the loss over folds.
+        or splitter averaging the loss over folds (``method="bilevel"``); for
+        ``method="crossfit"`` the folds on which the noisy rows are scored
+        out of fold (``n_folds`` folds for a float).
     n_jobs : int, default=None
         Joblib workers for the independent lower-level solves of the
-        zeroth-order estimate.
+        zeroth-order estimate (``method="bilevel"``).
     include_trusted : bool, default=True
         Whether the final estimator is trained on the kept rows *plus* the
         trusted rows ``(X_val, y_val)``. They are clean labelled data, usually
@@ -95,20 +142,59 @@ _ATTRIBUTES_DOC = """
     theta_ : ndarray of shape (n_samples,), dtype=bool
         The binary hyperparameter (same as ``sample_mask_``).
     theta_relaxed_ : ndarray of shape (n_samples,)
-        Last continuous weights before snapping or rounding: a per-row
-        label-quality score (low means likely mislabelled). NaN for rows used
-        only for validation (``cv`` float).
+        The continuous score behind the mask (low means likely mislabelled):
+        for ``method="crossfit"`` the agreement ``agreement_``, for
+        ``"bilevel"`` the last relaxed weights before snapping or rounding.
+        NaN for rows used only for validation (``cv`` float).
+    label_quality_ : ndarray of shape (n_samples,)
+        Probability of each row's given label under the scorer of the
+        selected option at ``C_`` (cleanlab's "self-confidence"): the
+        lower-level model trained on the other noisy folds
+        (``"agreement"``), the model trained on the trusted rows
+        (``"filter"``, ``"trusted_only"``) or their mean (``"both"``); the
+        finest ranking of likely label errors. Computed for both methods
+        (with a trusted set).
+    agreement_ : ndarray of shape (n_samples,)
+        ``label_quality_`` divided by the largest class probability: 1 where
+        the scorer predicts the given label (the kept rows of
+        ``method="crossfit"``).
+    C_ : float
+        The lower-level ``C`` used.
+    cv_loss_ : ndarray of shape (n_Cs, 4)
+        Cross-fitted trusted log-loss for each ``C`` tried (``Cs_``) and each
+        option of ``selected_option_``, in the order "agreement", "filter",
+        "both", "trusted_only". NaN without a trusted set.
+    cv_error_ : ndarray of shape (n_Cs, 4)
+        Cross-fitted trusted error rate, same layout (the selection criterion,
+        ties broken by ``cv_loss_``).
+    selected_option_ : str
+        The keep-mask chosen by ``method="crossfit"``: ``"agreement"`` (rows
+        the cross-fitted model trained on the other noisy folds agrees with),
+        ``"filter"`` (rows the model trained on the trusted rows agrees
+        with), ``"both"`` (rows the mean of the two models' probabilities
+        agrees with) or ``"trusted_only"``.
+    Cs_ : ndarray of shape (n_Cs,)
+        The ``C`` values tried.
+    trusted_only_ : bool
+        Whether the trusted rows alone had the smaller cross-fitted loss, so
+        that every noisy row was dropped (``method="crossfit"``).
     validation_mask_ : ndarray of shape (n_samples,), dtype=bool
         Rows held out for validation only (``cv`` float); else all False.
     budget_ : int or None
         The resolved number of rows to keep.
     val_loss_ : float
-        Mean trusted-set log-loss of the lower-level model on the kept rows
-        (with ``hypergradient="zeroth_order"``, of the truncated lower level).
+        ``method="crossfit"``: cross-fitted trusted log-loss of the chosen
+        option (an estimate of the final model's log-loss; the score of the
+        ``GridSearchCV`` recipe in the Notes). ``"bilevel"``: mean trusted
+        log-loss of the lower-level model on the kept rows (with
+        ``hypergradient="zeroth_order"``, of the truncated lower level).
     converged_ : bool
-        Whether the weights became binary within ``tol`` (for
+        ``"crossfit"``: whether every lower-level solve converged.
+        ``"bilevel"``: whether the weights became binary within ``tol`` (for
         ``strategy="round"``: whether the relaxed stage converged).
     %(path_attributes)s
+        For ``method="crossfit"``: ``n_iter_ = 1`` (one selection pass) and
+        empty paths.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -117,7 +203,7 @@ _ATTRIBUTES_DOC = """
 """
 
 _NOTES_DOC = """
-    The selection solves the hyper-cleaning problem (thesis section 4.1)
+    Both methods build on the hyper-cleaning problem (thesis section 4.1)
 
     .. math::
 
@@ -129,31 +215,48 @@ _NOTES_DOC = """
 
     with the (binary or multinomial) logistic loss and an unpenalized
     intercept: at a binary ``theta`` the lower level is exactly
-    ``LogisticRegression(C=C)`` fitted on the kept rows. It is relaxed to
-    ``theta in [0, 1]^n`` (or the budget set) and penalized with
-    ``phi(theta) / eps``, ``phi(theta) = sum_i theta_i (1 - theta_i)``, for a
-    geometrically decreasing ``eps`` until ``theta`` is binary.
+    ``LogisticRegression(C=C)`` fitted on the kept rows.
 
-    The exact hypergradient (implicit differentiation) is
-    ``dG/dtheta_i = -grad_w l_i(w)^T H^{-1} grad_w G(w)`` at the lower-level
-    solution, for all rows at once (one adjoint solve, by Cholesky or by
-    Hessian-free conjugate gradient for many coefficients). The zeroth-order
-    method instead estimates it from trusted-set losses at ``n_directions``
-    perturbed weightings, each a lower level trained for ``n_inner_iter``
-    iterations; the penalty's gradient ``(1 - 2 theta) / eps`` is added
-    exactly (the thesis prints ``2 theta (1 - theta) / eps``, a typo).
+    ``method="crossfit"`` (default) evaluates ``G`` *cross-fitted*: the
+    trusted rows are split into ``n_folds`` folds, fold ``k``'s lower level
+    trains on the kept rows plus the other trusted folds and is scored on
+    fold ``k``. For each ``C`` of the grid it compares four keep-masks: the
+    rows whose label the lower level trained on the *other* noisy folds
+    agrees with (two passes, the second trained on the rows the first
+    kept), the rows the model trained on the trusted rows agrees with (the
+    trusted-model filter), the rows the mean of both models' probabilities
+    agrees with, and no noisy row. No mask depends on the labels of the
+    trusted fold that scores it (the trusted model of fold ``k`` uses the
+    trusted rows outside fold ``k``), so the comparison is an honest
+    cross-validation. The smallest cross-fitted error rate wins (ties broken
+    by the log-loss ``G``); the trusted rows alone win only by more than one
+    standard error. Choosing among a few options overfits a small trusted
+    set far less than optimizing one weight per row.
 
-    Without a trusted set the validation loss comes from noisy rows (``cv``)
-    and the cleaning is much weaker; a warning says so.
+    ``method="bilevel"`` relaxes ``theta`` to ``[0, 1]^n`` (or the budget
+    set) and penalizes it with ``phi(theta) / eps``, ``phi(theta) = sum_i
+    theta_i (1 - theta_i)``, for a geometrically decreasing ``eps`` until
+    ``theta`` is binary. The exact hypergradient (implicit differentiation)
+    is ``dG/dtheta_i = -grad_w l_i(w)^T H^{-1} grad_w G(w)`` at the
+    lower-level solution, for all rows at once (one adjoint solve, by
+    Cholesky or by Hessian-free conjugate gradient for many coefficients).
+    The zeroth-order method instead estimates it from trusted-set losses at
+    ``n_directions`` perturbed weightings, each a lower level trained for
+    ``n_inner_iter`` iterations; the penalty's gradient ``(1 - 2 theta) /
+    eps`` is added exactly (the thesis prints ``2 theta (1 - theta) / eps``,
+    a typo). With many more training rows than trusted rows this selection
+    overfits the trusted set (its loss goes to nearly zero while the test
+    accuracy drops); a stiffer lower level (smaller ``C``) is less prone to
+    it.
 
-    With many more training rows than trusted rows the selection can overfit
-    the trusted set (its loss goes to nearly zero while the test accuracy
-    drops). A stiffer lower level (a smaller ``C`` than the one that predicts
-    best) is much less prone to it; the final model can keep its own
-    regularization through ``estimator``, e.g.
-    ``HyperCleaner(LogisticRegression(C=1.0), C=0.03)``.
+    Without a trusted set the validation comes from noisy rows and the
+    cleaning is much weaker; a warning says so.
 
-    Inside :class:`~sklearn.model_selection.GridSearchCV`, parameters of
+    To tune hyperparameters with :class:`~sklearn.model_selection.GridSearchCV`
+    against the trusted labels rather than the noisy ones, pass the trusted
+    set as fit parameters and score by the cross-fitted trusted loss:
+    ``GridSearchCV(HyperCleaner(), grid, scoring=lambda est, X, y:
+    -est.val_loss_).fit(X, y, X_val=X_val, y_val=y_val)``. Parameters of
     ``fit`` that have as many rows as ``X`` are split with it: keep the
     trusted set a different size from ``X``. In a
     :class:`~sklearn.pipeline.Pipeline` with preprocessing, route ``X_val``
@@ -207,7 +310,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
 
     _parameter_constraints: dict = {
         **_BaseSampleSelector._parameter_constraints,
-        "C": [Interval(Real, 0, None, closed="neither")],
+        "method": [StrOptions({"crossfit", "bilevel"})],
+        "C": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
         "hypergradient": [StrOptions({"exact", "zeroth_order"})],
         "optimizer": [StrOptions({"auto", "adam", "pgd", "frank_wolfe"})],
         "n_directions": [Interval(Integral, 1, None, closed="left"), None],
@@ -229,6 +334,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             )
         self._label_encoder = encoder
         self.classes_ = encoder.classes_
+        self._given_labels = np.asarray(y)
         return encoder.transform(y)
 
     def _encode_val_targets(self, y_val):
@@ -263,7 +369,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             X_val,
             np.asarray(y_val, dtype=np.intp),
             n_classes=self.classes_.shape[0],
-            C=self.C,
+            C=self.C_,
             # Newton converges quadratically: 1e-8 (relative gradient) costs one
             # iteration less than the problem's default 1e-12 and changes the
             # hypergradient far below what the upper-level steps resolve.
@@ -290,10 +396,185 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             return self.optimizer
         return "adam" if self.hypergradient == "exact" else "frank_wolfe"
 
+    # -- cross-fitted selection -----------------------------------------------
+    def _allow_trusted_only(self):
+        """Whether dropping every noisy row is an option (a final model on the
+        trusted rows exists)."""
+        return False
+
+    def _crossfit_table(self, X, y_enc, X_val, y_val_enc, rng):
+        """Run the cross-fitted selection; store ``C_`` and the per-row table."""
+        n = X.shape[0]
+        n_classes = self.classes_.shape[0]
+        if X_val is None:
+            C = 1.0 if self.C == "auto" else float(self.C)
+            # the noisy rows are scored out of fold, on the folds of ``cv`` (a
+            # float cv, a hold-out fraction, falls back to n_folds folds)
+            cv = self.cv
+            if isinstance(cv, Real) and not isinstance(cv, Integral):
+                cv = self.n_folds
+            splitter = check_cv(cv, y_enc, classifier=True)
+            if getattr(splitter, "shuffle", False):
+                splitter.random_state = rng.randint(np.iinfo(np.int32).max)
+            folds = [held for _, held in splitter.split(X, y_enc)]
+            proba, agreement, _, converged = crossfit_agreement(
+                X,
+                y_enc,
+                X[:0],
+                y_enc[:0],
+                candidate_folds=folds,
+                n_classes=n_classes,
+                C=C,
+            )
+            mask = agreement >= 1.0
+            if np.unique(y_enc[mask]).shape[0] < 2:
+                mask = np.ones(n, dtype=bool)
+            self.C_, self.Cs_ = C, np.array([C])
+            self.cv_loss_ = np.full((1, 4), np.nan)
+            self.cv_error_ = np.full((1, 4), np.nan)
+            self.trusted_only_ = False
+            self.selected_option_ = "agreement"
+            loss = np.nan
+        else:
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "HyperCleaner needs at least 2 trusted rows (X_val, y_val) to "
+                    f"cross-fit; got {X_val.shape[0]}."
+                )
+            selection = crossfit_select(
+                X,
+                y_enc,
+                X_val,
+                y_val_enc,
+                n_classes=n_classes,
+                Cs=_C_GRID if self.C == "auto" else (float(self.C),),
+                n_folds=self.n_folds,
+                random_state=rng,
+                allow_trusted_only=self._allow_trusted_only(),
+            )
+            proba, agreement, mask = (
+                selection.proba,
+                selection.agreement,
+                selection.mask,
+            )
+            converged = selection.converged
+            self.C_, self.Cs_ = selection.C, selection.Cs
+            self.cv_loss_ = selection.cv_loss
+            self.cv_error_ = selection.cv_error
+            self.trusted_only_ = selection.trusted_only
+            self.selected_option_ = selection.option
+            loss = selection.loss
+        self.label_quality_ = proba[np.arange(n), y_enc]
+        self.agreement_ = agreement
+        self._predicted_label = proba.argmax(axis=1)
+        return mask, agreement, loss, converged
+
     def _fit_selection(self, X, y, X_val, y_val):
-        small = _n_entries(X) <= _SINGLE_THREAD_MAX_SIZE
-        with threadpool_limits(1, user_api="blas") if small else nullcontext():
+        if self.method == "bilevel":
             return super()._fit_selection(X, y, X_val, y_val)
+        for name, default in _BILEVEL_ONLY.items():
+            if getattr(self, name) != default:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} applies to method='bilevel' "
+                    f"only; with method='crossfit' leave it at {default!r} or set "
+                    "method='bilevel'."
+                )
+        X_in, y_in = X, y
+        X, y = self._validate_X_y(X, y)
+        X_out = X_in if hasattr(X_in, "iloc") else X
+        y_out = y_in if hasattr(y_in, "iloc") else y
+        y_enc = self._validate_targets(y)
+        X_val, y_val = self._validate_val(X_val, y_val, y)
+        _, rng = self._split_rngs(reuse_seed=False)
+        if X_val is None:
+            self._warn_no_trusted_set()
+            y_val_enc = None
+        else:
+            y_val_enc = self._encode_val_targets(y_val)
+        mask, agreement, loss, converged = self._crossfit_table(
+            X, y_enc, X_val, y_val_enc, rng
+        )
+        n = X.shape[0]
+        self.budget_ = None
+        self.validation_mask_ = np.zeros(n, dtype=bool)
+        self.sample_mask_ = mask
+        self.theta_ = mask
+        self.sample_indices_ = np.flatnonzero(mask)
+        self.theta_relaxed_ = agreement
+        self.val_loss_ = loss
+        self.converged_ = bool(converged)
+        if not converged:
+            warnings.warn(
+                "A lower-level logistic regression did not converge.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.polish_ = None
+        self.n_iter_ = 1  # one selection pass, no penalty path
+        for name in _EMPTY_PATHS:
+            setattr(self, name, np.empty(0))
+        self.n_iter_path_ = np.empty(0, dtype=int)
+        return X_out, y_out
+
+    def _selection_problem(self, X, y, y_enc, X_val, y_val, rng):
+        # method="bilevel": C="auto" and the per-row table come from the
+        # cross-fitted selection (with a trusted set)
+        if X_val is not None:
+            self._crossfit_table(X, y_enc, X_val, self._encode_val_targets(y_val), rng)
+        else:
+            self.C_ = 1.0 if self.C == "auto" else float(self.C)
+            self.Cs_ = np.array([self.C_])
+            self.cv_loss_ = np.full((1, 4), np.nan)
+            self.cv_error_ = np.full((1, 4), np.nan)
+            self.trusted_only_ = False
+            self.selected_option_ = "agreement"
+            self.label_quality_ = np.full(X.shape[0], np.nan)
+            self.agreement_ = np.full(X.shape[0], np.nan)
+            self._predicted_label = np.full(X.shape[0], -1)
+        return super()._selection_problem(X, y, y_enc, X_val, y_val, rng)
+
+    def _warn_no_trusted_set(self):
+        warnings.warn(
+            f"{type(self).__name__} was fitted without a trusted set (X_val, "
+            "y_val): the validation then comes from the noisy rows "
+            "themselves and the cleaning quality depends on a trusted set. "
+            "Pass fit(X, y, X_val=..., y_val=...) with clean rows.",
+            UserWarning,
+            stacklevel=5,
+        )
+
+    def get_label_issues(self):
+        """Per-row table of the selection, like cleanlab's ``get_label_issues``.
+
+        Returns
+        -------
+        issues : pandas.DataFrame of shape (n_samples, 6)
+            One row per training row, columns ``is_label_issue`` (dropped),
+            ``label_quality`` (``label_quality_``), ``agreement``
+            (``agreement_``), ``relaxed_score`` (``theta_relaxed_``),
+            ``given_label`` and ``predicted_label`` (of the cross-fitted
+            lower-level model; None where not computed). A dict of arrays
+            when pandas is not installed.
+        """
+        check_is_fitted(self, "sample_mask_")
+        classes = self._label_encoder.classes_
+        predicted = np.array(
+            [classes[k] if k >= 0 else None for k in self._predicted_label],
+            dtype=object,
+        )
+        table = {
+            "is_label_issue": ~self.sample_mask_,
+            "label_quality": self.label_quality_,
+            "agreement": self.agreement_,
+            "relaxed_score": self.theta_relaxed_,
+            "given_label": self._given_labels,
+            "predicted_label": predicted,
+        }
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is optional
+            return table
+        return pd.DataFrame(table)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -368,7 +649,9 @@ class HyperCleaner(
         self,
         estimator=None,
         *,
-        C=1.0,
+        method="crossfit",
+        C="auto",
+        n_folds=5,
         budget=None,
         hypergradient="exact",
         strategy="penalize",
@@ -391,7 +674,9 @@ class HyperCleaner(
         include_trusted=True,
     ):
         self.estimator = estimator
+        self.method = method
         self.C = C
+        self.n_folds = n_folds
         self.budget = budget
         self.hypergradient = hypergradient
         self.strategy = strategy
@@ -414,7 +699,13 @@ class HyperCleaner(
         self.polish = polish
 
     def _default_estimator(self):
-        return LogisticRegression(C=self.C)
+        C = getattr(self, "C_", None)
+        if C is None:
+            C = 1.0 if self.C == "auto" else self.C
+        return LogisticRegression(C=C)
+
+    def _allow_trusted_only(self):
+        return self.include_trusted
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -509,7 +800,9 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
     def __init__(
         self,
         *,
-        C=1.0,
+        method="crossfit",
+        C="auto",
+        n_folds=5,
         budget=None,
         hypergradient="exact",
         strategy="penalize",
@@ -530,7 +823,9 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         warm_start=False,
         polish=True,
     ):
+        self.method = method
         self.C = C
+        self.n_folds = n_folds
         self.budget = budget
         self.hypergradient = hypergradient
         self.strategy = strategy

@@ -2,27 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification
-from sklearn.linear_model import LogisticRegression
 
-from sklearn_relaxpen._bilevel.logistic_cleaning import (
-    LogisticCleaningProblem,
-    WeightedLogisticLoss,
-    fit_weighted_logistic,
-)
-from sklearn_relaxpen.datasets import make_noisy_labels
+from sklearn_relaxpen._bilevel.logistic_cleaning import LogisticCleaningProblem
 
-
-def _data(n_classes, n_samples=110, n_val=30, n_features=5, seed=0):
-    X, y = make_classification(
-        n_samples + n_val,
-        n_features,
-        n_informative=4,
-        n_redundant=0,
-        n_classes=n_classes,
-        random_state=seed,
-    )
-    return X[n_val:], y[n_val:], X[:n_val], y[:n_val]
+from ._logistic_data import _data
 
 
 def _fd_grad(problem, theta, h):
@@ -48,51 +31,6 @@ def test_implicit_hypergradient_matches_finite_differences(n_classes, solver):
     rel_err = np.linalg.norm(grad - fd) / np.linalg.norm(fd)
     assert rel_err < 1e-5
     assert G == pytest.approx(problem.value(theta), rel=1e-12)
-
-
-def test_hessian_and_hessp_agree_with_gradient_differences():
-    X, y, _, _ = _data(3, n_samples=40)
-    loss = WeightedLogisticLoss(X, y, 3, C=2.0)
-    rng = np.random.RandomState(1)
-    theta = rng.uniform(0, 1, 40)
-    coef = rng.randn(*loss.coef_shape)
-    V = rng.randn(*loss.coef_shape)
-    H = loss.hessian(theta, coef)
-    hv = loss.hessp(theta, coef, V)
-    np.testing.assert_allclose(H @ V.ravel(), hv.ravel(), rtol=1e-10, atol=1e-10)
-    h = 1e-6
-    fd = (
-        loss.value_grad(theta, coef + h * V)[1]
-        - loss.value_grad(theta, coef - h * V)[1]
-    )
-    np.testing.assert_allclose(fd / (2 * h), hv, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(np.diag(H), loss.hessian_diag(theta, coef).ravel())
-
-
-@pytest.mark.parametrize("n_classes", [2, 4])
-def test_lower_level_matches_sklearn_at_binary_theta(n_classes):
-    """At binary theta the lower level is LogisticRegression on the kept rows."""
-    X, y, _, _ = _data(n_classes, n_samples=150, seed=3)
-    mask = np.random.RandomState(0).rand(y.shape[0]) < 0.7
-    C = 0.3
-    coef, _, converged = fit_weighted_logistic(X, y, mask.astype(float), C=C)
-    assert converged
-    ref = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X[mask], y[mask])
-    np.testing.assert_allclose(coef[:-1].T, ref.coef_, rtol=1e-5, atol=1e-6)
-    if n_classes == 2:
-        np.testing.assert_allclose(coef[-1], ref.intercept_, rtol=1e-5, atol=1e-6)
-    # multinomial intercepts are defined up to a shift: compare probabilities
-    loss = WeightedLogisticLoss(X, y, n_classes, C=C)
-    _, _, proba = loss.losses_and_residuals(loss.raw(coef), loss.target)
-    ref_proba = ref.predict_proba(X)
-    if n_classes == 2:
-        proba = np.hstack([1 - proba, proba])
-    np.testing.assert_allclose(proba, ref_proba, atol=1e-6)
-    # sample_weight=theta gives the same model as dropping the rows
-    ref_w = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(
-        X, y, sample_weight=mask.astype(float)
-    )
-    np.testing.assert_allclose(ref_w.coef_, ref.coef_, rtol=1e-4, atol=1e-5)
 
 
 def test_solvers_agree_and_warm_start_is_consistent():
@@ -148,35 +86,24 @@ def test_problem_bad_input():
         LogisticCleaningProblem(X, y, X_val, y_val, inner_init="warm")
 
 
-@pytest.mark.parametrize("flip_rate", [0.0, 0.3, 1.0])
-def test_make_noisy_labels(flip_rate):
-    y = np.repeat(np.array(["a", "b", "c", "d"]), 25)
-    y_orig = y.copy()
-    noisy, flipped = make_noisy_labels(y, flip_rate, random_state=0)
-    np.testing.assert_array_equal(y, y_orig)
-    assert noisy.dtype == y.dtype
-    assert flipped.sum() == round(flip_rate * 100)
-    np.testing.assert_array_equal(noisy != y, flipped)
-    assert set(noisy) <= set(y)
-    again, flipped2 = make_noisy_labels(y, flip_rate, random_state=0)
-    np.testing.assert_array_equal(noisy, again)
-    np.testing.assert_array_equal(flipped, flipped2)
-
-
-def test_make_noisy_labels_uniform_over_other_classes():
-    y = np.zeros(30_000, dtype=int)
-    y[10_000:20_000] = 1
-    y[20_000:] = 2
-    noisy, flipped = make_noisy_labels(y, 1.0, random_state=0)
-    counts = np.bincount(noisy[y == 0], minlength=3)
-    assert counts[0] == 0
-    assert abs(counts[1] / 10_000 - 0.5) < 0.03
-
-
-def test_make_noisy_labels_bad_input():
-    with pytest.raises(ValueError, match="flip_rate"):
-        make_noisy_labels([0, 1, 0], 1.5)
-    with pytest.raises(ValueError, match="two classes"):
-        make_noisy_labels([1, 1, 1], 0.5)
-    with pytest.raises(ValueError, match="Unknown label type"):
-        make_noisy_labels([0.5, 1.2, 3.3], 0.5)
+def test_evaluate_moves_matches_value():
+    X, y, X_val, y_val = _data(3, n_samples=50)
+    problem = LogisticCleaningProblem(X, y, X_val, y_val, tol=1e-10)
+    theta = (np.random.RandomState(0).rand(50) < 0.7).astype(float)
+    fresh = LogisticCleaningProblem(X, y, X_val, y_val, tol=1e-10)
+    flips = np.array([1, 7, 30])
+    for i, value in zip(flips, problem.evaluate_moves(theta, None, flips)):
+        moved = theta.copy()
+        moved[i] = 1 - moved[i]
+        assert value == pytest.approx(fresh.value(moved), rel=1e-8)
+    i, j = np.flatnonzero(theta == 1)[0], np.flatnonzero(theta == 0)[0]
+    (value,) = problem.evaluate_moves(theta, None, np.array([[i, j]]))
+    moved = theta.copy()
+    moved[i], moved[j] = 0.0, 1.0
+    assert value == pytest.approx(fresh.value(moved), rel=1e-8)
+    # the zeroth-order problem evaluates its own (truncated) values
+    thesis = LogisticCleaningProblem(X, y, X_val, y_val, n_inner_iter=5)
+    (value,) = thesis.evaluate_moves(theta, None, flips[:1])
+    moved = theta.copy()
+    moved[1] = 1 - moved[1]
+    assert value == thesis.value(moved)

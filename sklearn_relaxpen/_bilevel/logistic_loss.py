@@ -1,0 +1,235 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Weighted L2 logistic loss (binary or multinomial) with an unpenalized intercept.
+
+The objective ``sum_i theta_i loss_i(coef) + ||W||^2 / (2 C)``, its gradient,
+Hessian-vector products, dense Hessian and curvature bounds: the building
+blocks of the lower level of data hyper-cleaning. Arrays in, arrays out.
+"""
+
+import numpy as np
+from scipy import linalg
+from scipy.special import expit, log_expit
+
+__all__ = ["WeightedLogisticLoss"]
+
+
+def _log_softmax_parts(Z):
+    """Row-wise log-sum-exp and softmax of ``Z``, computed stably."""
+    zmax = Z.max(axis=1, keepdims=True)
+    E = np.exp(Z - zmax)
+    s = E.sum(axis=1, keepdims=True)
+    E /= s
+    return (np.log(s) + zmax)[:, 0], E
+
+
+class WeightedLogisticLoss:
+    """Weighted L2 logistic loss with an unpenalized intercept.
+
+    The objective is ``sum_i theta_i * loss_i(coef) + ||W||^2 / (2 C)`` where
+    ``coef`` has shape ``(n_features + 1, n_outputs)``: rows ``0..d-1`` hold
+    ``W`` and the last row the intercept. ``n_outputs`` is 1 for the binary
+    (sigmoid) loss and ``n_classes`` for the multinomial (softmax) loss.
+
+    For the multinomial loss the intercept is defined up to a common shift.
+    The gauge term ``gauge / 2 * (sum_k b_k)^2`` fixes it (solutions with
+    centred intercepts); it changes neither the predictions nor the
+    upper-level objective, and makes the Hessian positive definite.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Training features (not modified; a copy with a column of ones is
+        kept).
+    y : ndarray of shape (n_samples,)
+        Integer-encoded labels in ``{0, ..., n_classes - 1}``.
+    n_classes : int
+        Number of classes (at least 2).
+    C : float, default=1.0
+        Inverse regularization strength, as in ``LogisticRegression``.
+    """
+
+    def __init__(self, X, y, n_classes, C=1.0):
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.intp)
+        self.Xt = np.hstack([X, np.ones((X.shape[0], 1))])
+        self.n_samples, self.n_features = X.shape
+        self.n_classes = int(n_classes)
+        self.binary = self.n_classes == 2
+        self.n_outputs = 1 if self.binary else self.n_classes
+        self.C = float(C)
+        self.y = y
+        if self.binary:
+            self.target = y.astype(np.float64)
+        else:
+            self.target = np.zeros((self.n_samples, self.n_classes))
+            self.target[np.arange(self.n_samples), y] = 1.0
+        self.gauge = 1.0
+        self._X2 = None
+
+    @property
+    def coef_shape(self):
+        """Shape ``(n_features + 1, n_outputs)`` of the coefficients."""
+        return (self.n_features + 1, self.n_outputs)
+
+    @property
+    def n_params(self):
+        """Number of coefficients."""
+        return (self.n_features + 1) * self.n_outputs
+
+    # -- building blocks --------------------------------------------------
+    def _penalty(self, coef):
+        W = coef[:-1]
+        val = 0.5 / self.C * np.sum(W * W)
+        grad = np.zeros_like(coef)
+        grad[:-1] = W / self.C
+        if not self.binary:
+            s = coef[-1].sum()
+            val += 0.5 * self.gauge * s * s
+            grad[-1] += self.gauge * s
+        return val, grad
+
+    def raw(self, coef, X=None):
+        """Decision values ``[X, 1] @ coef``, shape (n, n_outputs)."""
+        Xt = self.Xt if X is None else X
+        return Xt @ coef
+
+    def losses_and_residuals(self, Z, target):
+        """Per-row losses and residuals ``dloss/dZ`` for raw scores ``Z``.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, n_outputs)
+            Raw scores.
+        target : ndarray
+            ``(n,)`` 0/1 targets (binary) or ``(n, n_classes)`` one-hot.
+
+        Returns
+        -------
+        loss : ndarray of shape (n,)
+        resid : ndarray of shape (n, n_outputs)
+        proba : ndarray of shape (n, n_outputs)
+            Probability of the positive class (binary) or of each class.
+        """
+        if self.binary:
+            z = Z[:, 0]
+            # log(1 + exp(z)) - t z, computed stably
+            loss = -log_expit(-z) - target * z
+            p = expit(z)
+            return loss, (p - target)[:, None], p[:, None]
+        lse, P = _log_softmax_parts(Z)
+        loss = lse - np.sum(Z * target, axis=1)
+        return loss, P - target, P
+
+    def value_grad(self, theta, coef):
+        """Objective and gradient with respect to ``coef``."""
+        Z = self.raw(coef)
+        loss, resid, _ = self.losses_and_residuals(Z, self.target)
+        pval, pgrad = self._penalty(coef)
+        val = float(theta @ loss) + pval
+        grad = self.Xt.T @ (theta[:, None] * resid) + pgrad
+        return val, grad
+
+    def curvature(self, Z):
+        """Per-row curvature: p (1 - p) (binary) or the softmax probabilities."""
+        if self.binary:
+            p = expit(Z[:, 0])
+            return p * (1.0 - p)
+        return _log_softmax_parts(Z)[1]
+
+    def hessp(self, theta, coef, V, curv=None):
+        """Hessian-vector product ``H(coef, theta) @ V`` (V shaped as coef)."""
+        if curv is None:
+            curv = self.curvature(self.raw(coef))
+        XV = self.Xt @ V
+        if self.binary:
+            Q = (theta * curv)[:, None] * XV
+        else:
+            P = curv
+            Q = theta[:, None] * (P * XV - P * np.sum(P * XV, axis=1)[:, None])
+        out = self.Xt.T @ Q
+        out[:-1] += V[:-1] / self.C
+        if not self.binary:
+            out[-1] += self.gauge * V[-1].sum()
+        return out
+
+    def hessp_operator(self, theta, curv):
+        """``V -> H @ V`` at fixed weights and curvature, for repeated products.
+
+        Rows with zero weight are skipped and the weighted curvature is formed
+        once, so each product costs two ``(n_active, n_features + 1)`` matrix
+        products. Equal to :meth:`hessp` (same arguments).
+        """
+        active = theta > 0
+        Xa = self.Xt[active]
+        w = theta[active]
+        inv_C, gauge, binary = 1.0 / self.C, self.gauge, self.binary
+        if binary:
+            W = (w * curv[active])[:, None]
+        else:
+            P = curv[active]
+            W = w[:, None] * P
+
+        def product(V):
+            XV = Xa @ V
+            if binary:
+                Q = W * XV
+            else:
+                Q = W * (XV - np.einsum("ij,ij->i", P, XV)[:, None])
+            out = Xa.T @ Q
+            out[:-1] += V[:-1] * inv_C
+            if not binary:
+                out[-1] += gauge * V[-1].sum()
+            return out
+
+        return product
+
+    def hessian_diag(self, theta, coef, curv=None):
+        """Diagonal of the Hessian, shaped as coef (Jacobi preconditioner)."""
+        if curv is None:
+            curv = self.curvature(self.raw(coef))
+        if self._X2 is None:
+            self._X2 = self.Xt * self.Xt
+        X2 = self._X2
+        if self.binary:
+            d = (X2.T @ (theta * curv))[:, None]
+        else:
+            d = X2.T @ (theta[:, None] * curv * (1.0 - curv))
+        d[:-1] += 1.0 / self.C
+        if not self.binary:
+            d[-1] += self.gauge
+        return d
+
+    def hessian(self, theta, coef, curv=None):
+        """Dense Hessian of shape (n_params, n_params), C-order flattening."""
+        if curv is None:
+            curv = self.curvature(self.raw(coef))
+        Xt = self.Xt
+        p1 = self.n_features + 1
+        if self.binary:
+            H = Xt.T @ ((theta * curv)[:, None] * Xt)
+            H[np.arange(p1 - 1), np.arange(p1 - 1)] += 1.0 / self.C
+            return H
+        K = self.n_classes
+        P = curv
+        # -sum_i theta_i (x_i kron p_i)(x_i kron p_i)^T, one BLAS product
+        V = (Xt[:, :, None] * P[:, None, :]).reshape(self.n_samples, p1 * K)
+        H = -(V.T @ (theta[:, None] * V))
+        H4 = H.reshape(p1, K, p1, K)
+        # + block diagonal X^T diag(theta p_k) X (loop over classes only)
+        for k in range(K):
+            H4[:, k, :, k] += Xt.T @ ((theta * P[:, k])[:, None] * Xt)
+        idx = np.arange(p1 - 1)
+        for k in range(K):
+            H4[idx, k, idx, k] += 1.0 / self.C
+        H4[-1, :, -1, :] += self.gauge
+        return H
+
+    def lipschitz(self, theta_max=1.0):
+        """Upper bound of the gradient's Lipschitz constant for 0<=theta<=1."""
+        sigma = linalg.norm(self.Xt, 2) ** 2
+        c = 0.25 if self.binary else 0.5
+        L = c * theta_max * sigma + 1.0 / self.C
+        if not self.binary:
+            L += self.gauge * self.n_classes
+        return L

@@ -1,0 +1,108 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Newton solvers for the weighted logistic loss.
+
+Damped Newton with a dense Cholesky factorization of the Hessian, or
+Hessian-free Newton-CG with a Jacobi preconditioner for many coefficients,
+and the matching symmetric linear solves (used by the adjoint of the
+hypergradient).
+"""
+
+import numpy as np
+from scipy import linalg
+from scipy.sparse.linalg import LinearOperator, cg
+
+__all__ = ["cg_solve", "newton", "solve_spd", "use_direct"]
+
+# Above this many coefficients the Hessian is never formed: Newton-CG with
+# Hessian-vector products replaces Newton-Cholesky, and the adjoint system of
+# the hypergradient is solved by conjugate gradient.
+_AUTO_DIRECT_MAX_PARAMS = 300
+
+
+def use_direct(solver, n_params):
+    """Whether ``solver`` means a dense Hessian factorization for ``n_params``."""
+    if solver == "auto":
+        return n_params <= _AUTO_DIRECT_MAX_PARAMS
+    if solver == "newton-cholesky":
+        return True
+    if solver == "newton-cg":
+        return False
+    raise ValueError(
+        f"solver must be 'auto', 'newton-cholesky' or 'newton-cg'; got {solver!r}."
+    )
+
+
+def solve_spd(H, rhs):
+    """Solve ``H x = rhs`` for a symmetric (nearly) positive definite H."""
+    try:
+        factor = linalg.cho_factor(H, lower=False, check_finite=False)
+        return linalg.cho_solve(factor, rhs, check_finite=False)
+    except linalg.LinAlgError:
+        return linalg.lstsq(H, rhs, check_finite=False)[0]
+
+
+def cg_solve(loss, theta, coef, curv, rhs, rtol, x0=None):
+    """Jacobi-preconditioned CG on ``H x = rhs`` with Hessian-vector products.
+
+    ``x0`` (shaped as ``coef``) warm-starts the iteration.
+    """
+    n = loss.n_params
+    shape = coef.shape
+    product = loss.hessp_operator(theta, curv)
+    op = LinearOperator(
+        (n, n), matvec=lambda v: product(v.reshape(shape)).ravel(), dtype=np.float64
+    )
+    diag = np.abs(loss.hessian_diag(theta, coef, curv=curv).ravel())
+    diag[diag <= 0] = 1.0
+    precond = LinearOperator((n, n), matvec=lambda v: v / diag, dtype=np.float64)
+    x, _ = cg(
+        op,
+        rhs.ravel(),
+        x0=None if x0 is None else x0.ravel(),
+        rtol=rtol,
+        atol=0.0,
+        maxiter=20 * n,
+        M=precond,
+    )
+    return x.reshape(shape)
+
+
+def newton(loss, theta, coef0, *, tol, max_iter, direct):
+    """Damped Newton method on ``loss`` at row weights ``theta``.
+
+    Stops when ``max|grad| <= tol * max(1, sum|theta|)``. Returns
+    ``(coef, n_iter, converged)``.
+    """
+    coef = np.array(coef0, dtype=np.float64, copy=True)
+    scale = max(1.0, float(np.sum(np.abs(theta))))
+    f, g = loss.value_grad(theta, coef)
+    for it in range(1, max_iter + 1):
+        gmax = np.max(np.abs(g))
+        if gmax <= tol * scale:
+            return coef, it - 1, True
+        curv = loss.curvature(loss.raw(coef))
+        if direct:
+            H = loss.hessian(theta, coef, curv=curv)
+            step = solve_spd(H, -g.ravel())
+            step = step.reshape(coef.shape)
+        else:
+            rtol = min(0.5, np.sqrt(np.linalg.norm(g) / scale))
+            step = cg_solve(loss, theta, coef, curv, -g, rtol)
+        slope = float(np.sum(g * step))
+        if slope >= 0:  # not a descent direction (numerical trouble)
+            step = -g
+            slope = -float(np.sum(g * g))
+        t = 1.0
+        for _ in range(40):
+            new = coef + t * step
+            f_new, g_new = loss.value_grad(theta, new)
+            if f_new <= f + 1e-4 * t * slope or abs(f_new - f) <= 1e-14 * abs(f):
+                break
+            t *= 0.5
+        stalled = np.max(np.abs(new - coef)) <= 1e-15 * (1.0 + np.max(np.abs(coef)))
+        coef, f, g = new, f_new, g_new
+        if stalled:  # machine precision reached
+            return coef, it, True
+    gmax = np.max(np.abs(g))
+    return coef, max_iter, bool(gmax <= tol * scale)
