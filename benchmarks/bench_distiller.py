@@ -623,9 +623,13 @@ def _vertex(m, rows):
 
 
 def _path(problem, start, tau, **options):
+    """The path alone (the polish, when on, is applied after, separately)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return relax_and_penalize(problem, start, feasible_set=Budget(tau), **options)
+        warnings.simplefilter("ignore", UserWarning)  # loose-rounding warnings
+        return relax_and_penalize(
+            problem, start, feasible_set=Budget(tau), polish=False, **options
+        )
 
 
 def _polish(problem, theta, tau):
