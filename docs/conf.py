@@ -8,6 +8,7 @@ Build (from the repository root, warnings as errors, examples executed)::
 """
 
 import os
+import sys
 import warnings
 
 import sklearn_relaxpen
@@ -38,19 +39,29 @@ numpydoc_class_members_toctree = False
 # scikit-learn's glossary through intersphinx.
 numpydoc_xref_param_type = False
 
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "scipy": ("https://docs.scipy.org/doc/scipy", None),
-    "sklearn": ("https://scikit-learn.org/stable", None),
-    "imblearn": ("https://imbalanced-learn.org/stable", None),
-    "matplotlib": ("https://matplotlib.org/stable", None),
-}
-# The build must work offline (CI machines without network): intersphinx
-# inventories are optional, a failed download is not an error.
+# scikit-learn, imbalanced-learn, NumPy and SciPy names link to their docs.
+# The build must work offline (CI has no network, and a failed inventory
+# download is a warning): their inventories are written from the installed
+# packages (docs/_offline_inventory.py). SKLEARN_RELAXPEN_DOCS_OFFLINE=0
+# downloads the projects' own inventories first, with the local ones as the
+# fallback, and adds Python and matplotlib.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _offline_inventory import intersphinx_mapping as _local_mapping  # noqa: E402
+
+_offline = os.environ.get("SKLEARN_RELAXPEN_DOCS_OFFLINE", "1") == "1"
+intersphinx_mapping = _local_mapping(
+    os.environ.get(
+        "SKLEARN_RELAXPEN_INVENTORY_DIR",
+        os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "_build", "inventories"
+        ),
+    ),
+    offline=_offline,
+)
+if not _offline:
+    intersphinx_mapping["python"] = ("https://docs.python.org/3", None)
+    intersphinx_mapping["matplotlib"] = ("https://matplotlib.org/stable", None)
 intersphinx_timeout = 5
-if os.environ.get("SKLEARN_RELAXPEN_DOCS_OFFLINE", "1") == "1":
-    intersphinx_mapping = {}
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from ._core import relax_and_penalize
 from .utils._docstrings import fill_docstring
 from .utils._sklearn_api import Interval, StrOptions
+from .utils._warnings import warnings_at_user
 
 # result field -> fitted attribute
 _PATH_ATTRIBUTES = {
@@ -220,15 +221,16 @@ class _RelaxAndPenalizeMixin:
         kwargs = self._core_kwargs()
         if resume and self.strategy == "penalize" and np.isfinite(self.eps_path_[-1]):
             kwargs["eps_init"] = float(self.eps_path_[-1])
-        result = relax_and_penalize(
-            problem,
-            theta0,
-            feasible_set=feasible_set,
-            lam0=lam0,
-            lam_bounds=lam_bounds,
-            random_state=random_state,
-            **kwargs,
-        )
+        with warnings_at_user():
+            result = relax_and_penalize(
+                problem,
+                theta0,
+                feasible_set=feasible_set,
+                lam0=lam0,
+                lam_bounds=lam_bounds,
+                random_state=random_state,
+                **kwargs,
+            )
         for field, attribute in _PATH_ATTRIBUTES.items():
             setattr(self, attribute, getattr(result, field))
         self.converged_ = bool(result.converged)

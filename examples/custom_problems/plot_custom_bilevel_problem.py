@@ -81,4 +81,4 @@ print(f"    best: features {list(best)}, G = {best_value:.1f}")
 
 # %%
 # The path of the penalized run.
-RelaxationPathDisplay.from_result(results["penalize"], tol=1e-3, name="penalize")
+_ = RelaxationPathDisplay.from_result(results["penalize"], tol=1e-3, name="penalize")

@@ -62,9 +62,9 @@ for ax_row, (strategy, model) in zip(axes, models.items()):
 
 # %%
 # The learned groups plug into any group-lasso solver: ``groups_`` is a list
-# of feature-index arrays, the ``groups=`` format of skglm.
+# of lists of feature indices, the ``groups=`` format of skglm.
 print(models["penalize"].groups_)
 
 # %%
 # How the penalized run became binary.
-RelaxationPathDisplay.from_estimator(models["penalize"])
+_ = RelaxationPathDisplay.from_estimator(models["penalize"])

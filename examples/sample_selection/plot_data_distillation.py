@@ -60,9 +60,9 @@ print(f"  random: test MSE {np.mean(random_mse):.0f} (mean of 20 subsets)")
 # rounded baseline is one unpenalized stage whose relaxed solution is far from
 # binary and must be rounded.
 display = RelaxationPathDisplay.from_estimator(fitted["penalize"])
-RelaxationPathDisplay.from_estimator(fitted["round"], ax=display.axes_)
+_ = RelaxationPathDisplay.from_estimator(fitted["round"], ax=display.axes_)
 
 # %%
 # The relaxed row weights of the baseline: rounding keeps the 20 largest,
 # whatever their value.
-SampleMaskDisplay.from_estimator(fitted["round"])
+_ = SampleMaskDisplay.from_estimator(fitted["round"])

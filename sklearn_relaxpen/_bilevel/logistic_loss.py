@@ -8,6 +8,7 @@ blocks of the lower level of data hyper-cleaning. Arrays in, arrays out.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from scipy.special import expit, log_expit
 
@@ -50,9 +51,13 @@ class WeightedLogisticLoss:
     """
 
     def __init__(self, X, y, n_classes, C=1.0):
-        X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.intp)
-        self.Xt = np.hstack([X, np.ones((X.shape[0], 1))])
+        ones = np.ones((X.shape[0], 1))
+        if sp.issparse(X):  # only products with X are needed: keep it sparse
+            self.Xt = sp.hstack([X, ones], format="csr", dtype=np.float64)
+        else:
+            X = np.asarray(X, dtype=np.float64)
+            self.Xt = np.hstack([X, ones])
         self.n_samples, self.n_features = X.shape
         self.n_classes = int(n_classes)
         self.binary = self.n_classes == 2
@@ -189,7 +194,8 @@ class WeightedLogisticLoss:
         if curv is None:
             curv = self.curvature(self.raw(coef))
         if self._X2 is None:
-            self._X2 = self.Xt * self.Xt
+            Xt = self.Xt
+            self._X2 = Xt.multiply(Xt).tocsr() if sp.issparse(Xt) else Xt * Xt
         X2 = self._X2
         if self.binary:
             d = (X2.T @ (theta * curv))[:, None]
@@ -207,11 +213,13 @@ class WeightedLogisticLoss:
         Xt = self.Xt
         p1 = self.n_features + 1
         if self.binary:
-            H = Xt.T @ ((theta * curv)[:, None] * Xt)
+            H = _weighted_gram(Xt, theta * curv)
             H[np.arange(p1 - 1), np.arange(p1 - 1)] += 1.0 / self.C
             return H
         K = self.n_classes
         P = curv
+        if sp.issparse(Xt):
+            return self._sparse_multinomial_hessian(theta, P)
         # -sum_i theta_i (x_i kron p_i)(x_i kron p_i)^T, one BLAS product
         V = (Xt[:, :, None] * P[:, None, :]).reshape(self.n_samples, p1 * K)
         H = -(V.T @ (theta[:, None] * V))
@@ -225,11 +233,41 @@ class WeightedLogisticLoss:
         H4[-1, :, -1, :] += self.gauge
         return H
 
+    def _sparse_multinomial_hessian(self, theta, P):
+        """The multinomial Hessian block by block, for sparse X."""
+        p1, K = self.n_features + 1, self.n_classes
+        H4 = np.zeros((p1, K, p1, K))
+        for k in range(K):
+            for j in range(k, K):
+                w = -theta * P[:, k] * P[:, j]
+                if j == k:
+                    w = w + theta * P[:, k]
+                block = _weighted_gram(self.Xt, w)
+                H4[:, k, :, j] = block
+                H4[:, j, :, k] = block.T
+        idx = np.arange(p1 - 1)
+        for k in range(K):
+            H4[idx, k, idx, k] += 1.0 / self.C
+        H4[-1, :, -1, :] += self.gauge
+        return H4.reshape(p1 * K, p1 * K)
+
     def lipschitz(self, theta_max=1.0):
         """Upper bound of the gradient's Lipschitz constant for 0<=theta<=1."""
-        sigma = linalg.norm(self.Xt, 2) ** 2
+        if sp.issparse(self.Xt):  # ||Xt||_2^2, the top eigenvalue of Xt'Xt
+            gram = (self.Xt.T @ self.Xt).toarray()
+            top = gram.shape[0] - 1
+            sigma = float(linalg.eigvalsh(gram, subset_by_index=[top, top])[0])
+        else:
+            sigma = linalg.norm(self.Xt, 2) ** 2
         c = 0.25 if self.binary else 0.5
         L = c * theta_max * sigma + 1.0 / self.C
         if not self.binary:
             L += self.gauge * self.n_classes
         return L
+
+
+def _weighted_gram(Xt, w):
+    """Dense ``Xt' diag(w) Xt`` for dense or sparse ``Xt``."""
+    if sp.issparse(Xt):
+        return np.asarray((Xt.T @ Xt.multiply(w[:, None])).todense())
+    return Xt.T @ (w[:, None] * Xt)

@@ -26,7 +26,10 @@ and training residual ``r_c = B^T x1_c - y_c``, gives (Sherman-Morrison)
 stop rounding errors from accumulating.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.utils import check_random_state
 
@@ -41,7 +44,7 @@ class _FoldState:
     ``weight`` multiplies this fold's G in the total objective.
     """
 
-    def __init__(self, problem, index, weight):
+    def __init__(self, problem, index, weight, row_weight=None):
         X = np.asarray(problem.X, dtype=float)
         Y = np.asarray(problem.Y, dtype=float).reshape(X.shape[0], -1)
         X_val = np.asarray(problem.X_val, dtype=float)
@@ -57,6 +60,11 @@ class _FoldState:
         np.subtract(X, x_shift, out=self.X1[:, : X.shape[1]])
         self.X1[:, X.shape[1] :] = 1.0
         self.Y = Y - y_shift
+        if row_weight is not None:
+            # lower-level weight w_i on row i: the rank-1 terms of sqrt(w_i) x1_i
+            root = np.sqrt(np.asarray(row_weight, dtype=float))[:, None]
+            self.X1 *= root
+            self.Y = self.Y * root
         self.X1_val = self._augment(X_val - x_shift)
         self.Y_val = Y_val - y_shift
         self.gram_val = self.X1_val.T @ self.X1_val
@@ -84,8 +92,9 @@ class _FoldState:
         X1, Y = self.X1[self.rows], self.Y[self.rows]
         H = X1.T @ X1
         H[np.diag_indices_from(H)] += self.penalty
-        self.P = linalg.inv(H, check_finite=False)
-        self.P = 0.5 * (self.P + self.P.T)
+        # pinvh: H is symmetric positive semi-definite, and near-singular
+        # with a tiny alpha and fewer rows than features
+        self.P = linalg.pinvh(H, check_finite=False)
         self.B = self.P @ (X1.T @ Y)
         self._refresh_validation()
 
@@ -145,17 +154,71 @@ class _FoldState:
         self.cross_val -= np.outer(gq, r) / s
 
 
-def _fold_states(problem):
-    """One state per fold: a ridge problem, or a fold-averaged one."""
-    if hasattr(problem, "problems"):  # _FoldAveragedProblem
+def _dense(Z):
+    return Z.toarray() if sp.issparse(Z) else np.asarray(Z, dtype=float)
+
+
+def _fold_states(problem, row_weight=None):
+    """One state per fold, and the length of theta.
+
+    ``problem`` is a :class:`RidgeSelectionProblem`, a
+    :class:`~sklearn_relaxpen._bilevel.ridge_folds.RidgeFoldsProblem` (folds
+    of one data set, or sparse data with external validation rows), an
+    object with ``problems``, ``indices`` and ``n_samples`` (a mean of ridge
+    problems), or one with ``problem`` and ``sample_weight`` (row weights
+    ``theta * sample_weight`` in the lower level). Sparse inputs are
+    densified fold by fold.
+    """
+    if hasattr(problem, "sample_weight") and hasattr(problem, "problem"):
+        weight = np.asarray(problem.sample_weight, dtype=float)
+        if row_weight is not None:
+            weight = weight * row_weight
+        return _fold_states(problem.problem, weight)
+
+    def local(weights, rows):
+        return None if weights is None else weights[rows]
+
+    if hasattr(problem, "train") and hasattr(problem, "position"):
+        n, k = problem.n_candidates, len(problem.train)
+        states = []
+        for tr, va in zip(problem.train, problem.val):
+            external = problem.X_val is not None
+            fold = SimpleNamespace(
+                X=_dense(problem.X[tr]),
+                Y=problem.Y[tr],
+                X_val=_dense(problem.X_val if external else problem.X[va]),
+                Y_val=problem.Y_val if external else problem.Y[va],
+                alpha=problem.alpha,
+                fit_intercept=problem.fit_intercept,
+            )
+            index = np.full(n, -1)
+            index[problem.position[tr]] = np.arange(len(tr))
+            states.append(
+                _FoldState(
+                    fold, index, 1.0 / k, local(row_weight, problem.position[tr])
+                )
+            )
+        return states, n
+    if hasattr(problem, "problems"):  # a mean of ridge problems
         k = len(problem.problems)
         states = []
         for sub, idx in zip(problem.problems, problem.indices):
             index = np.full(problem.n_samples, -1)
             index[idx] = np.arange(len(idx))
-            states.append(_FoldState(sub, index, 1.0 / k))
+            states.append(_FoldState(sub, index, 1.0 / k, local(row_weight, idx)))
         return states, problem.n_samples
-    return [_FoldState(problem, None, 1.0)], np.asarray(problem.X).shape[0]
+    return [_FoldState(problem, None, 1.0, row_weight)], np.asarray(problem.X).shape[0]
+
+
+def n_theta(problem):
+    """Length of theta (the number of candidate rows) of a supported problem."""
+    if hasattr(problem, "sample_weight") and hasattr(problem, "problem"):
+        return n_theta(problem.problem)
+    if hasattr(problem, "n_candidates"):
+        return int(problem.n_candidates)
+    if hasattr(problem, "n_samples"):
+        return int(problem.n_samples)
+    return problem.X.shape[0]
 
 
 def greedy_ridge_selection(problem, budget, *, n_candidates=256, random_state=None):
@@ -163,9 +226,10 @@ def greedy_ridge_selection(problem, budget, *, n_candidates=256, random_state=No
 
     Parameters
     ----------
-    problem : RidgeSelectionProblem or fold-averaged problem
-        A :class:`RidgeSelectionProblem`, or an object with ``problems`` (a
-        list of them), ``indices`` (the candidate index of each one's training
+    problem : RidgeSelectionProblem, RidgeFoldsProblem or a mean of problems
+        A :class:`RidgeSelectionProblem`, a ``RidgeFoldsProblem`` (its folds'
+        objectives averaged) or an object with ``problems`` (a list of ridge
+        problems), ``indices`` (the candidate index of each one's training
         rows) and ``n_samples`` whose objective is the mean of theirs.
     budget : int
         Number of rows to select, between 1 and the number of candidates.

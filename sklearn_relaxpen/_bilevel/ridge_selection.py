@@ -18,6 +18,8 @@ a binary v is exactly the final ``Ridge(alpha)`` fitted on the selected rows.
 import numpy as np
 from scipy import linalg
 
+from .ridge_folds import factorize_spd
+
 # Rows per block when streaming over the training set: bounds temporaries to
 # a few MB whatever m is, while keeping BLAS-3 efficiency.
 _CHUNK_ROWS = 8192
@@ -158,13 +160,7 @@ class RidgeSelectionProblem:
         gram = full[:n_cols, :n_cols]
         rhs = full[:n_cols, n_cols:]
         gram[np.diag_indices_from(gram)] += self._penalty_diag
-        try:
-            factor = linalg.cho_factor(gram, check_finite=False)
-        except linalg.LinAlgError:
-            # Singular only when no row has weight and there is an intercept:
-            # regularize the intercept direction minimally.
-            gram[-1, -1] += 1e-12 * max(1.0, np.trace(gram))
-            factor = linalg.cho_factor(gram, check_finite=False)
+        factor = factorize_spd(gram, self._penalty_diag)  # may add a tiny ridge
         B = linalg.cho_solve(factor, rhs, check_finite=False)
         return np.ascontiguousarray(gram), factor, B
 

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """GroupStructureLassoCV: learn a feature partition shared by regression tasks."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +23,7 @@ from .._bilevel.group_lasso import (
 from .._core import RowSimplex, relax_and_penalize
 from ..utils._paths import set_path_attributes
 from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
+from ..utils._warnings import warn_user, warnings_at_user
 
 __all__ = ["GroupStructureLassoCV"]
 
@@ -35,6 +35,14 @@ def _check_tasks(tasks, n_samples, name):
             f"{name} must be 1-D with one task label per row of X "
             f"(n_samples={n_samples}), got shape {tasks.shape}."
         )
+    if tasks.dtype == object:
+        is_str = np.fromiter((isinstance(t, str) for t in tasks), bool, tasks.size)
+        if 0 < is_str.sum() < tasks.size:
+            raise ValueError(
+                f"{name} mixes string and non-string task labels (e.g. "
+                f"{tasks[is_str][0]!r} and {tasks[~is_str][0]!r}); use labels of "
+                "one type."
+            )
     return tasks
 
 
@@ -148,9 +156,9 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         The learned partition (one ``True`` per row).
     theta_ : ndarray of shape (n_features, n_groups), dtype=bool
         Same as ``group_assignment_`` (the common name across estimators).
-    groups_ : list of ndarray
+    groups_ : list of list of int
         Feature indices of each nonempty group: the ``groups=`` format of
-        skglm's ``GroupLasso``.
+        skglm's ``GroupLasso`` (which accepts lists of lists of int only).
     theta_relaxed_ : ndarray of shape (n_features, n_groups)
         Last continuous iterate before snapping or rounding.
     tasks_ : ndarray of shape (n_tasks,)
@@ -207,7 +215,12 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
     ``fit`` and ``predict``; this is the paper's setting). Inside
     ``GridSearchCV``, note that scikit-learn slices every fit parameter with
     ``n_samples`` entries, so ``tasks`` is split along with ``X``; ``X_val``
-    is split too when it happens to have as many rows as ``X``.
+    is split too when it happens to have as many rows as ``X``. ``score``
+    needs ``tasks`` as well: enable metadata routing (``tasks`` is requested
+    by ``fit``, ``predict`` and ``score`` by default) and split within each
+    task so that every task keeps training rows, e.g.
+    ``GridSearchCV(model, grid, cv=list(StratifiedKFold(3).split(X, tasks)))``
+    then ``.fit(X, y, tasks=tasks)``.
 
     References
     ----------
@@ -229,11 +242,17 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
     >>> model.fit(data.X_train, data.y_train, tasks=data.tasks_train,
     ...           X_val=data.X_val, y_val=data.y_val, tasks_val=data.tasks_val)
     GroupStructureLassoCV(max_iter=20, random_state=0)
-    >>> sorted(sorted(g.tolist()) for g in model.groups_)
+    >>> sorted(sorted(g) for g in model.groups_)
     [[0, 1, 2], [3, 4, 5]]
     >>> model.predict(data.X_test, tasks=data.tasks_test).shape
     (300,)
     """
+
+    # With metadata routing on, ``tasks`` reaches fit, predict and score
+    # without set_*_request calls (GridSearchCV over the per-task form).
+    __metadata_request__fit = {"tasks": True}
+    __metadata_request__predict = {"tasks": True}
+    __metadata_request__score = {"tasks": True}
 
     _parameter_constraints: dict = {
         "n_groups": [Interval(Integral, 1, None, closed="left")],
@@ -482,7 +501,19 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
             Y_val = check_array(
                 y_val, ensure_2d=False, dtype=np.float64, input_name="y_val"
-            ).reshape(X_val.shape[0], -1)
+            )
+            if Y_val.ndim > 2 or Y_val.shape[0] != X_val.shape[0]:
+                raise ValueError(
+                    "X_val and y_val have inconsistent numbers of rows: "
+                    f"{X_val.shape[0]} and {Y_val.shape[0]} (y_val has shape "
+                    f"{Y_val.shape})."
+                )
+            if tasks is not None and Y_val.ndim == 2 and Y_val.shape[1] != 1:
+                raise ValueError(
+                    "With tasks, y_val must be 1-D (one target per validation "
+                    f"row, as y); got y_val of shape {Y_val.shape}."
+                )
+            Y_val = Y_val.reshape(X_val.shape[0], -1)
             if tasks is not None:
                 if tasks_val is None:
                     raise ValueError("tasks_val is required with tasks and X_val.")
@@ -525,7 +556,10 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             X, Y, rows, X_val, Y_val, rows_val, shared, np.random.RandomState(seed)
         )
         chunks, alpha_max = self._chunks(units, shared, len(units), n_tasks)
-        alpha_max = max(alpha_max, np.finfo(float).tiny * 1e10)
+        if not alpha_max > 1e-12 * np.linalg.norm(X) * np.linalg.norm(Y):
+            # No training signal (constant or zero targets, one training row
+            # per task): w = 0 for every alpha > 0, any box will do.
+            alpha_max = 1.0
         low, high = self._alpha_box(alpha_max)
         alpha0 = self.alpha_init if self.alpha_init is not None else 0.1 * alpha_max
         eps_init = self.eps_init
@@ -537,7 +571,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
         alpha0 = float(np.clip(alpha0, low, high))
         problem = GroupStructureProblem(chunks, self.eta, n_jobs=self.n_jobs)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), warnings_at_user():
             res = relax_and_penalize(
                 problem,
                 theta0,
@@ -561,17 +595,18 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         self.group_assignment_ = theta > 0.5
         self.theta_ = self.group_assignment_
         self.groups_ = [
-            np.flatnonzero(col) for col in self.group_assignment_.T if col.any()
+            np.flatnonzero(col).tolist()
+            for col in self.group_assignment_.T
+            if col.any()
         ]
         self.theta_relaxed_ = np.asarray(res.theta_relaxed)
         set_path_attributes(self, res)
         lower_ok = problem.all_converged and refit_ok
         if not lower_ok:
-            warnings.warn(
+            warn_user(
                 "The lower-level group-lasso solver did not converge for some "
                 "task; the hypergradient may be inaccurate.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         self.converged_ = bool(res.converged and lower_ok)
         if self._single:
@@ -654,7 +689,14 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             pred = X @ np.atleast_2d(self.coef_).T + self.intercept_
             return pred[:, 0] if self._single else pred
         if tasks is None:
-            raise ValueError("tasks is required: the model was fitted with tasks.")
+            raise ValueError(
+                "tasks is required: the model was fitted with tasks. Inside "
+                "GridSearchCV or cross_validate, enable metadata routing "
+                "(sklearn.set_config(enable_metadata_routing=True)): tasks is "
+                "then passed to fit and score (requested by default); split "
+                "within each task, e.g. cv=list(StratifiedKFold(3).split(X, "
+                "tasks))."
+            )
         tasks = _check_tasks(tasks, X.shape[0], "tasks")
         index = np.searchsorted(self.tasks_, tasks)
         index = np.clip(index, 0, len(self.tasks_) - 1)

@@ -9,15 +9,20 @@ validation data, the budget and the feasible set, runs the penalty method and
 stores the fitted attributes.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, clone
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, clone, is_classifier
 from sklearn.model_selection import check_cv, train_test_split
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
 
 from .._base import _RelaxAndPenalizeMixin
 from .._core import Box, Budget
@@ -29,6 +34,8 @@ from ..utils._sklearn_api import (
     RealNotInt,
     _safe_indexing,
 )
+from ..utils._warnings import warn_user
+from ._imblearn_routing import check_routed_X_val
 
 
 class _FoldAveragedProblem:
@@ -58,6 +65,35 @@ class _FoldAveragedProblem:
             grad[idx] += fold_grad
         k = len(self.problems)
         return total / k, grad / k, None
+
+
+class _RowWeightedProblem:
+    """A selection problem whose row weights are ``theta * sample_weight``.
+
+    The lower level of ``problem`` weights row i by ``v_i``; here
+    ``v_i = theta_i w_i``, so ``dG/dtheta_i = w_i dG/dv_i`` (chain rule).
+    """
+
+    def __init__(self, problem, sample_weight):
+        self.problem = problem
+        self.sample_weight = sample_weight
+
+    def value(self, theta, lam=None):
+        return self.problem.value(theta * self.sample_weight, lam)
+
+    def value_and_grad(self, theta, lam=None):
+        value, grad, grad_lam = self.problem.value_and_grad(
+            theta * self.sample_weight, lam
+        )
+        return value, grad * self.sample_weight, grad_lam
+
+
+def _weighted(problem, sample_weight):
+    return (
+        problem
+        if sample_weight is None
+        else _RowWeightedProblem(problem, sample_weight)
+    )
 
 
 class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
@@ -91,12 +127,15 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
         return np.full(n_candidates, budget / n_candidates)
 
     # -- validation ----------------------------------------------------------
+    # Sparse formats the lower level handles (False: dense only).
+    _accept_sparse = False
+
     def _validate_X_y(self, X, y):
         return validate_data(
             self,
             X,
             y,
-            accept_sparse=False,
+            accept_sparse=self._accept_sparse,
             multi_output=not self._is_classification,
             y_numeric=not self._is_classification,
         )
@@ -109,16 +148,16 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
             raise ValueError(
                 f"X_val and y_val must be given together; {missing} is missing."
             )
-        X_val = validate_data(self, X_val, reset=False)
+        X_val = validate_data(
+            self, X_val, reset=False, accept_sparse=self._accept_sparse
+        )
         if X_val.shape[0] == np.shape(y)[0]:
-            warnings.warn(
+            warn_user(
                 "X_val has as many rows as X. Inside GridSearchCV, cross_validate "
                 "or a Pipeline with metadata routing, fit parameters with one entry "
                 "per training row are split along with X, so X_val would be cut "
                 "into folds too. Use a validation set of a different size there, "
-                "or rely on `cv` instead.",
-                UserWarning,
-                stacklevel=3,
+                "or rely on `cv` instead."
             )
         y_val = check_array(
             y_val,
@@ -143,6 +182,12 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
     def _resolve_budget(self, n_candidates):
         if self.budget is None:
             return None
+        if isinstance(self.budget, (bool, np.bool_)):
+            raise ValueError(
+                f"The 'budget' parameter of {type(self).__name__} must be an int "
+                ">= 1, a float in (0, 1) or None (where allowed); got "
+                f"{self.budget!r}, and booleans are refused."
+            )
         if isinstance(self.budget, Integral):
             if self.budget > n_candidates:
                 raise ValueError(
@@ -171,22 +216,31 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
         return np.arange(n), folds
 
     # -- fitting -------------------------------------------------------------
-    def _fit_selection(self, X, y, X_val, y_val):
+    def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
         """Validate, build the problem, run the driver and store the mask.
 
         Returns ``(X, y)`` for the final estimator: the user's containers when
         they are dataframes / series (so column names and dtypes reach it),
         else the validated arrays.
         """
+        if isinstance(self.budget, (bool, np.bool_)):
+            self._resolve_budget(1)  # refuses booleans before any work
         X_in, y_in = X, y
         X, y = self._validate_X_y(X, y)
         X_out = X_in if hasattr(X_in, "iloc") else X
         y_out = y_in if hasattr(y_in, "iloc") else y
         y_enc = self._validate_targets(y)
         X_val, y_val = self._validate_val(X_val, y_val, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
+        self._sample_weight = sample_weight
         n = X.shape[0]
         _, rng = self._split_rngs(reuse_seed=self._warm_start_available())
-        problem, candidates = self._selection_problem(X, y, y_enc, X_val, y_val, rng)
+        problem, candidates = self._selection_problem(
+            X, y, y_enc, X_val, y_val, rng, sample_weight
+        )
 
         n_candidates = candidates.shape[0]
         budget = self._resolve_budget(n_candidates)
@@ -194,7 +248,11 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
         theta0 = self._initial_theta(n_candidates, budget)
         previous = self._warm_start_point((n,))
         if previous is not None:
-            theta0 = previous[candidates]
+            # Rows that the previous fit held out for validation (cv float)
+            # have no relaxed weight: they start from the cold-start value.
+            theta0 = np.where(
+                np.isnan(previous[candidates]), theta0, previous[candidates]
+            )
         result = self._run(
             problem,
             theta0,
@@ -213,11 +271,12 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
         self.val_loss_ = result.objective
         return X_out, y_out
 
-    def _selection_problem(self, X, y, y_enc, X_val, y_val, rng):
+    def _selection_problem(self, X, y, y_enc, X_val, y_val, rng, sample_weight):
         """The upper-level problem over the candidate rows, and those rows.
 
         With ``X_val`` every row is a candidate; else ``cv`` decides (a held-out
-        fraction, or folds whose objectives are averaged). Sets
+        fraction, or folds whose objectives are averaged). ``sample_weight``
+        multiplies each row's weight in the lower level. Sets
         ``validation_mask_``.
         """
         n = X.shape[0]
@@ -225,20 +284,32 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
             y_val_enc = self._encode_val_targets(y_val)
             problem = self._make_problem(X, y_enc, X_val, y_val_enc)
             self.validation_mask_ = np.zeros(n, dtype=bool)
-            return problem, np.arange(n)
+            return _weighted(problem, sample_weight), np.arange(n)
         candidates, folds = self._validation_plan(X, y, rng)
         position = np.full(n, -1)
         position[candidates] = np.arange(candidates.shape[0])
+        self.validation_mask_ = position < 0
+        problem = self._make_fold_problem(X, y_enc, folds, position)
+        if sample_weight is not None:
+            problem = _RowWeightedProblem(problem, sample_weight[candidates])
+        return problem, candidates
+
+    def _make_fold_problem(self, X, y_enc, folds, position):
+        """Mean of the folds' objectives over the candidate rows.
+
+        ``position[i]`` is row i's index among the candidates (-1: never a
+        candidate). The default builds one problem per fold on copies of its
+        rows; a subclass may share one copy of the data between folds.
+        """
         problems = [
             self._make_problem(X[tr], y_enc[tr], X[va], y_enc[va]) for tr, va in folds
         ]
-        problem = problems[0]
-        if len(folds) > 1 or not np.array_equal(folds[0][0], candidates):
-            problem = _FoldAveragedProblem(
-                problems, [position[tr] for tr, _ in folds], candidates.shape[0]
-            )
-        self.validation_mask_ = position < 0
-        return problem, candidates
+        n_candidates = int(np.sum(position >= 0))
+        if len(folds) == 1 and folds[0][0].shape[0] == n_candidates:
+            return problems[0]
+        return _FoldAveragedProblem(
+            problems, [position[tr] for tr, _ in folds], n_candidates
+        )
 
     def _validate_targets(self, y):
         """Targets as the problem sees them (regression: float, 1-D or 2-D)."""
@@ -246,6 +317,25 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
 
     def _encode_val_targets(self, y_val):
         return np.asarray(y_val, dtype=float)
+
+
+def _check_classes_left(y, rows_y):
+    """A classifier needs two classes among the rows it is fitted on."""
+    present = np.unique(np.asarray(rows_y))
+    if present.shape[0] >= 2:
+        return
+    lost = np.setdiff1d(np.unique(np.asarray(y)), present)
+    raise ValueError(
+        f"The selection kept no training row of class(es) {lost.tolist()} "
+        f"(the final classifier would see only {present.tolist()}), so it cannot "
+        "be fitted. The selection dropped these rows as harmful to the "
+        "validation loss; keep more rows (a larger budget), add the trusted "
+        "rows to the final fit (include_trusted=True), or check the labels."
+    )
+
+
+def _num_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _estimator_has(attr):
@@ -274,9 +364,23 @@ class _SelectionMetaEstimatorMixin:
         )
         rows_X = _safe_indexing(X, self.sample_indices_)
         rows_y = _safe_indexing(y, self.sample_indices_)
+        n_selected = self.sample_indices_.shape[0]
         if extra is not None:
             rows_X, rows_y = extra(rows_X, rows_y)
-        self.estimator_ = clone(estimator).fit(rows_X, rows_y)
+        if is_classifier(estimator):
+            _check_classes_left(y, rows_y)
+        fit_params = {}
+        if self._sample_weight is not None:
+            if not has_fit_parameter(estimator, "sample_weight"):
+                raise ValueError(
+                    f"sample_weight was given, but the final estimator "
+                    f"{type(estimator).__name__} does not accept sample_weight "
+                    "in fit."
+                )
+            weight = np.ones(_num_rows(rows_X))  # extra rows (trusted set): 1
+            weight[:n_selected] = self._sample_weight[self.sample_indices_]
+            fit_params["sample_weight"] = weight
+        self.estimator_ = clone(estimator).fit(rows_X, rows_y, **fit_params)
         return self
 
     def _checked_input(self, X):
@@ -287,7 +391,14 @@ class _SelectionMetaEstimatorMixin:
         its columns and dtypes.
         """
         check_is_fitted(self)
-        validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
+        validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=None,
+            ensure_all_finite=False,
+            accept_sparse=self._accept_sparse,
+        )
         return X
 
     @available_if(_estimator_has("predict"))
@@ -296,7 +407,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -313,7 +424,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -330,7 +441,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -347,7 +458,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -364,7 +475,7 @@ class _SelectionMetaEstimatorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             True targets.
@@ -391,7 +502,7 @@ class _SelectionMetaEstimatorMixin:
         tags.regressor_tags = sub.regressor_tags
         tags.target_tags.required = True
         tags.target_tags.multi_output = sub.target_tags.multi_output
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = bool(self._accept_sparse)
         return tags
 
 
@@ -400,19 +511,22 @@ class _SelectionSamplerMixin(OneToOneFeatureMixin):
 
     _estimator_type = "sampler"
 
-    def fit_resample(self, X, y, *, X_val=None, y_val=None):
+    def fit_resample(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Learn the keep-mask and return the kept rows.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Separate validation inputs; without them ``cv`` is used.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the lower level (multiplied by the selection
+            weights); None means 1 for every row.
 
         Returns
         -------
@@ -421,7 +535,9 @@ class _SelectionSamplerMixin(OneToOneFeatureMixin):
         y_resampled : array-like of shape (n_kept,) or (n_kept, n_outputs)
             The corresponding targets.
         """
-        self.fit(X, y, X_val=X_val, y_val=y_val)
+        if X_val is not None:
+            check_routed_X_val(self)
+        self.fit(X, y, X_val=X_val, y_val=y_val, sample_weight=sample_weight)
         return (
             _safe_indexing(X, self.sample_indices_),
             _safe_indexing(y, self.sample_indices_),
@@ -442,7 +558,7 @@ class _SelectionSamplerMixin(OneToOneFeatureMixin):
         )
         imb.input_tags = ImbInputTags()
         imb.input_tags.dataframe = True
-        imb.input_tags.sparse = False
+        imb.input_tags.sparse = bool(self._accept_sparse)
         imb.input_tags.allow_nan = False
         imb.target_tags.required = True
         return imb

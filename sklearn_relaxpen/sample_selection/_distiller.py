@@ -5,12 +5,17 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, MetaEstimatorMixin
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.linear_model import Ridge
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array
 
 from .._base import _PATH_ATTRIBUTES, document_estimator
-from .._bilevel.ridge_greedy import greedy_ridge_selection
+from .._bilevel.ridge_folds import RidgeFoldsProblem
+from .._bilevel.ridge_greedy import greedy_ridge_selection, n_theta
 from .._bilevel.ridge_selection import RidgeSelectionProblem
 from .._core import relax_and_penalize
 from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
@@ -24,7 +29,12 @@ _PARAMETERS_DOC = """
     estimator : estimator object, default=None
         Final model fitted on the kept rows. None means
         ``Ridge(alpha=alpha, fit_intercept=fit_intercept)``, the lower-level
-        model itself.
+        model itself. With a classifier, ``y`` holds class labels (strings
+        work): the ridge lower level is fitted to their one-hot encoding (one
+        output per class, the validation loss is the squared error of the
+        one-hot scores), the internal ``cv`` split is stratified, and the
+        classifier is fitted on the kept rows with the original labels. With
+        a regressor (or None), ``y`` must be numeric.
     budget : int or float, default=0.1
         Number of training rows to keep (int >= 1), or a fraction in (0, 1)
         of the candidate rows (rounded, at least 1). With
@@ -143,7 +153,22 @@ class _BaseDistiller(_BaseSampleSelector):
     # Rows scored per greedy step (random draw among those not yet chosen).
     _greedy_candidates = 256
 
+    # The ridge lower level needs only products with X (blocks of rows).
+    _accept_sparse = ("csr", "csc")
+
     def _make_problem(self, X_train, y_train, X_val, y_val):
+        if sp.issparse(X_train) or sp.issparse(X_val):
+            n = X_train.shape[0]
+            return RidgeFoldsProblem(
+                X_train,
+                y_train,
+                [(np.arange(n), None)],
+                np.arange(n),
+                alpha=self.alpha,
+                fit_intercept=self.fit_intercept,
+                X_val=X_val,
+                Y_val=y_val,
+            )
         return RidgeSelectionProblem(
             X_train,
             y_train,
@@ -153,13 +178,63 @@ class _BaseDistiller(_BaseSampleSelector):
             fit_intercept=self.fit_intercept,
         )
 
+    def _make_fold_problem(self, X, y_enc, folds, position):
+        # One copy of the data for all folds (RidgeFoldsProblem reads X
+        # block by block); one problem per fold would copy ~2 X per fold.
+        return RidgeFoldsProblem(
+            X,
+            y_enc,
+            folds,
+            position,
+            alpha=self.alpha,
+            fit_intercept=self.fit_intercept,
+        )
+
+    def _validate_X_y(self, X, y):
+        if y is not None and not self._is_classification:
+            labels = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+            if labels.dtype.kind in "OUS":
+                try:
+                    labels.astype(float)
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"{type(self).__name__} with a ridge lower level treats y "
+                        "as numeric regression targets; y holds labels that are "
+                        "not numbers. For classification use BilevelDataDistiller "
+                        "with a classifier as `estimator` (the lower level then "
+                        "fits one-hot targets), or pass one-hot encoded y."
+                    ) from None
+        return super()._validate_X_y(X, y)
+
+    def _validate_targets(self, y):
+        if not self._is_classification:
+            return super()._validate_targets(y)
+        check_classification_targets(y)
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        return self._one_hot(self._label_encoder.transform(y))
+
+    def _encode_val_targets(self, y_val):
+        if not self._is_classification:
+            return super()._encode_val_targets(y_val)
+        y_val = np.ravel(y_val)
+        unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y_val contains classes not present in y: {unseen.tolist()}. The "
+                f"training classes are {self.classes_.tolist()}."
+            )
+        return self._one_hot(self._label_encoder.transform(y_val))
+
+    def _one_hot(self, codes):
+        return np.eye(self.classes_.shape[0])[codes]
+
     def _greedy_start(self, problem, budget, seed):
         """The greedy forward-selection subset, as a 0/1 vector."""
         rows, _ = greedy_ridge_selection(
             problem, budget, n_candidates=self._greedy_candidates, random_state=seed
         )
-        n = problem.n_samples if hasattr(problem, "problems") else problem.X.shape[0]
-        theta = np.zeros(n)
+        theta = np.zeros(n_theta(problem))
         theta[rows] = 1.0
         return theta
 
@@ -325,27 +400,35 @@ class BilevelDataDistiller(
     def _default_estimator(self):
         return Ridge(alpha=self.alpha, fit_intercept=self.fit_intercept)
 
+    @property
+    def _is_classification(self):
+        return self.estimator is not None and is_classifier(self.estimator)
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Select the training rows, then fit the final estimator on them.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Candidate training rows.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation inputs. Without them, ``cv`` splits ``X``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: row i enters the lower-level ridge with weight
+            ``theta_i * sample_weight[i]``, and the final estimator is fitted
+            with the kept rows' weights. None means 1 for every row.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        X, y = self._fit_selection(X, y, X_val, y_val)
+        X, y = self._fit_selection(X, y, X_val, y_val, sample_weight)
         return self._fit_final_estimator(X, y)
 
 
@@ -431,26 +514,29 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Learn which rows to keep.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Candidate training rows.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation inputs. Without them, ``cv`` splits ``X``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: row i enters the lower-level ridge with weight
+            ``theta_i * sample_weight[i]``. None means 1 for every row.
 
         Returns
         -------
         self : object
             Fitted sampler.
         """
-        self._fit_selection(X, y, X_val, y_val)
+        self._fit_selection(X, y, X_val, y_val, sample_weight)
         return self
 
 

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Data hyper-cleaning: keep the noisy training rows that help a trusted set."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +19,7 @@ from .._bilevel.logistic_agreement import crossfit_agreement
 from .._bilevel.logistic_cleaning import LogisticCleaningProblem
 from .._bilevel.logistic_selection import crossfit_select
 from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._warnings import warn_user
 from ._base import (
     _BaseSampleSelector,
     _SelectionMetaEstimatorMixin,
@@ -268,8 +269,9 @@ _REFERENCES_DOC = """
     .. [1] S. Venturini, M. De Santis, J. Frecon, M. Schmidt, F. Rinaldi,
        S. Salzo, "Relax and penalize: a new bilevel approach to mixed-binary
        hyperparameter optimization", TMLR 2025.
-    .. [2] Relax and penalize with zeroth-order Frank-Wolfe for data
-       hyper-cleaning, master's thesis, chapters 3.2-4 (Algorithm 3.2).
+    .. [2] D. Zhao, "Bi-level optimization with penalty method for binary
+       hyperparameter tuning in data hyper-cleaning", master's thesis,
+       University of Padova, 2024, chapters 3.2-4 (Algorithm 3.2).
     .. [3] L. Franceschi, M. Donini, P. Frasconi, M. Pontil, "Forward and
        reverse gradient-based hyperparameter optimization", ICML 2017
        (data hyper-cleaning).
@@ -277,7 +279,9 @@ _REFERENCES_DOC = """
 
 
 def _concat_rows(a, b):
-    """Stack the rows of ``b`` under ``a``, keeping pandas containers."""
+    """Stack the rows of ``b`` under ``a``, keeping pandas / sparse containers."""
+    if sp.issparse(a) or sp.issparse(b):
+        return sp.vstack([sp.csr_matrix(a), sp.csr_matrix(b)], format="csr")
     if hasattr(a, "iloc"):
         import pandas as pd
 
@@ -322,6 +326,8 @@ class _BaseHyperCleaner(_BaseSampleSelector):
     }
 
     _is_classification = True
+    # The logistic lower level needs only products with X.
+    _accept_sparse = ("csr", "csc")
 
     # -- targets ---------------------------------------------------------------
     def _validate_targets(self, y):
@@ -351,13 +357,11 @@ class _BaseHyperCleaner(_BaseSampleSelector):
 
     # -- hooks of the base -----------------------------------------------------
     def _validation_plan(self, X, y, rng):
-        warnings.warn(
+        warn_user(
             f"{type(self).__name__} was fitted without a trusted set (X_val, "
             "y_val): the validation loss then comes from the noisy rows "
             f"themselves (cv={self.cv!r}) and the cleaning quality depends on "
-            "a trusted set. Pass fit(X, y, X_val=..., y_val=...) with clean rows.",
-            UserWarning,
-            stacklevel=5,
+            "a trusted set. Pass fit(X, y, X_val=..., y_val=...) with clean rows."
         )
         return super()._validation_plan(X, y, rng)
 
@@ -406,6 +410,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         """Run the cross-fitted selection; store ``C_`` and the per-row table."""
         n = X.shape[0]
         n_classes = self.classes_.shape[0]
+        # the cross-fitted selection works on dense rows (a dense copy of
+        # sparse input; method="bilevel" keeps X sparse)
+        X = X.toarray() if sp.issparse(X) else X
+        X_val = X_val.toarray() if sp.issparse(X_val) else X_val
         if X_val is None:
             C = 1.0 if self.C == "auto" else float(self.C)
             # the noisy rows are scored out of fold, on the folds of ``cv`` (a
@@ -469,9 +477,15 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         self._predicted_label = proba.argmax(axis=1)
         return mask, agreement, loss, converged
 
-    def _fit_selection(self, X, y, X_val, y_val):
+    def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
         if self.method == "bilevel":
-            return super()._fit_selection(X, y, X_val, y_val)
+            return super()._fit_selection(X, y, X_val, y_val, sample_weight)
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is supported with method='bilevel' only; the "
+                "cross-fitted selection of method='crossfit' does not weight rows."
+            )
+        self._sample_weight = None
         for name, default in _BILEVEL_ONLY.items():
             if getattr(self, name) != default:
                 raise ValueError(
@@ -504,10 +518,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         self.val_loss_ = loss
         self.converged_ = bool(converged)
         if not converged:
-            warnings.warn(
+            warn_user(
                 "A lower-level logistic regression did not converge.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.polish_ = None
         self.n_iter_ = 1  # one selection pass, no penalty path
@@ -516,7 +529,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         self.n_iter_path_ = np.empty(0, dtype=int)
         return X_out, y_out
 
-    def _selection_problem(self, X, y, y_enc, X_val, y_val, rng):
+    def _selection_problem(self, X, y, y_enc, X_val, y_val, rng, sample_weight):
         # method="bilevel": C="auto" and the per-row table come from the
         # cross-fitted selection (with a trusted set)
         if X_val is not None:
@@ -531,16 +544,14 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             self.label_quality_ = np.full(X.shape[0], np.nan)
             self.agreement_ = np.full(X.shape[0], np.nan)
             self._predicted_label = np.full(X.shape[0], -1)
-        return super()._selection_problem(X, y, y_enc, X_val, y_val, rng)
+        return super()._selection_problem(X, y, y_enc, X_val, y_val, rng, sample_weight)
 
     def _warn_no_trusted_set(self):
-        warnings.warn(
+        warn_user(
             f"{type(self).__name__} was fitted without a trusted set (X_val, "
             "y_val): the validation then comes from the noisy rows "
             "themselves and the cleaning quality depends on a trusted set. "
-            "Pass fit(X, y, X_val=..., y_val=...) with clean rows.",
-            UserWarning,
-            stacklevel=5,
+            "Pass fit(X, y, X_val=..., y_val=...) with clean rows."
         )
 
     def get_label_issues(self):
@@ -708,20 +719,24 @@ class HyperCleaner(
         return self.include_trusted
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Select the training rows, then fit the final estimator.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs whose labels may be wrong.
         y : array-like of shape (n_samples,)
             Noisy class labels.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Trusted inputs. Without them, ``cv`` splits the noisy rows (with
             a warning).
         y_val : array-like of shape (n_val,), default=None
             Trusted (clean) labels; every class must occur in ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: row i enters the lower-level logistic loss with
+            weight ``theta_i * sample_weight[i]`` (and the final estimator
+            gets the kept rows' weights, 1 for trusted rows). None means 1.
 
         Returns
         -------
@@ -736,7 +751,7 @@ class HyperCleaner(
                 "HyperCleaner is for classification: estimator must be a "
                 f"classifier, got {estimator!r}."
             )
-        X, y = self._fit_selection(X, y, X_val, y_val)
+        X, y = self._fit_selection(X, y, X_val, y_val, sample_weight)
         extra = None
         if self.include_trusted and X_val is not None:
 
@@ -847,27 +862,31 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         self.polish = polish
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None):
         """Learn which training rows to keep.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs whose labels may be wrong.
         y : array-like of shape (n_samples,)
             Noisy class labels.
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Trusted inputs. Without them, ``cv`` splits the noisy rows (with
             a warning).
         y_val : array-like of shape (n_val,), default=None
             Trusted (clean) labels; every class must occur in ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: row i enters the lower-level logistic loss with
+            weight ``theta_i * sample_weight[i]`` (and the final estimator
+            gets the kept rows' weights, 1 for trusted rows). None means 1.
 
         Returns
         -------
         self : object
             Fitted sampler.
         """
-        self._fit_selection(X, y, X_val, y_val)
+        self._fit_selection(X, y, X_val, y_val, sample_weight)
         return self
 
 
