@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Exact-budget training-row selection for ridge regression (paper section 5.2)."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
-from .._base import document_estimator
+from .._base import _PATH_ATTRIBUTES, document_estimator
 from .._bilevel.ridge_folds import RidgeFoldsProblem
+from .._bilevel.ridge_greedy import greedy_ridge_selection, n_theta
 from .._bilevel.ridge_selection import RidgeSelectionProblem
-from ..utils._sklearn_api import HasMethods, Interval, _fit_context
+from .._core import relax_and_penalize
+from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
 from ._base import (
     _BaseSampleSelector,
     _SelectionMetaEstimatorMixin,
@@ -48,6 +51,29 @@ _PARAMETERS_DOC = """
         float in (0, 1) holds out that fraction of the rows (they are then
         never selected); an int or splitter averages the validation loss over
         the folds (every row is a candidate).
+    init : {"greedy", "uniform"}, default="greedy"
+        Start of the path into the binary set. ``"greedy"``: the subset
+        chosen by greedy forward selection on the validation loss (rows added
+        one at a time, each time the best of 256 random candidate rows, by
+        exact rank-1 updates of the ridge solution). With
+        ``strategy="penalize"`` and ``eps_init="auto"``, ``eps`` then starts
+        small enough that this binary point is a local solution of the
+        penalized problem (paper Theorem 2), so the path keeps it and the
+        polish improves it by exact swaps: the answer's validation loss is
+        never above that greedy subset's. ``"uniform"``: ``budget / n`` on
+        every row (the paper's start, appendix D.3). With a small budget the
+        relaxed optimum spreads its weight over nearly every row, far from
+        every binary point, and the path from there often ends on a poor
+        subset (see the user guide).
+    n_init : int, default=2
+        Number of starts; the answer with the lowest validation loss is kept.
+        With ``init="greedy"`` each start draws its own greedy candidates
+        (from ``random_state``); ``init="uniform"`` has a single start, so it
+        requires ``n_init=1``.
+    n_jobs : int, default=None
+        Number of starts run in parallel (joblib). ``None`` means 1 unless in
+        a :obj:`joblib.parallel_backend` context; ``-1`` means all
+        processors. The result does not depend on it.
 """
 
 _ATTRIBUTES_DOC = """
@@ -70,6 +96,9 @@ _ATTRIBUTES_DOC = """
     converged_ : bool
         Whether the weights became binary within ``tol`` (for
         ``strategy="round"``: whether the relaxed stage converged).
+    init_val_losses_ : ndarray of shape (n_init,)
+        Validation objective at the answer of each start (``val_loss_`` is
+        their minimum); the path attributes below are those of that start.
     %(path_attributes)s
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -77,6 +106,31 @@ _ATTRIBUTES_DOC = """
         Names of features seen during :term:`fit`. Defined only when `X`
         has feature names that are all strings.
 """
+
+
+# Exact move evaluations of the polish from a greedy start, with a batched
+# move evaluator (the core's default budget is tied to the path's length, 0
+# there). A fixed number, as in the ablation that chose the start
+# (benchmarks/bench_distiller.py): about 3 s per start at d = 90 on one core.
+_POLISH_MAX_EVALS = 1_000_000
+
+
+def _vertex_eps(problem, theta):
+    """Penalty parameter for which the binary ``theta`` stays put (Theorem 2).
+
+    At a vertex of ``Budget``, the penalized objective ``G + phi / eps`` has
+    the gradient ``g + (1 - 2 theta) / eps``; the vertex is a stationary point
+    over the capped simplex (and, the penalty being concave, a local
+    minimizer) when no swap of a kept row i for a dropped row j descends,
+    that is when ``g_i - g_j <= 2 / eps`` for all such pairs. We take half
+    that bound: the path keeps the vertex and the polish then searches its
+    neighbourhood exactly. (From the uniform start, ``eps_init="auto"``
+    makes the first stages follow the relaxation instead.)
+    """
+    grad = problem.value_and_grad(theta)[1]
+    kept = theta > 0.5
+    spread = float(np.max(grad[kept]) - np.min(grad[~kept])) if np.any(~kept) else 0.0
+    return 1.0 / spread if spread > 0 else 1.0
 
 
 class _BaseDistiller(_BaseSampleSelector):
@@ -88,6 +142,16 @@ class _BaseDistiller(_BaseSampleSelector):
         "fit_intercept": ["boolean"],
     }
     _parameter_constraints["budget"] = _parameter_constraints["budget"][:2]
+    _parameter_constraints.update(
+        {
+            "init": [StrOptions({"greedy", "uniform"})],
+            "n_init": [Interval(Integral, 1, None, closed="left")],
+            "n_jobs": [Integral, None],
+        }
+    )
+
+    # Rows scored per greedy step (random draw among those not yet chosen).
+    _greedy_candidates = 256
 
     # The ridge lower level needs only products with X (blocks of rows).
     _accept_sparse = ("csr", "csc")
@@ -164,6 +228,67 @@ class _BaseDistiller(_BaseSampleSelector):
 
     def _one_hot(self, codes):
         return np.eye(self.classes_.shape[0])[codes]
+
+    def _greedy_start(self, problem, budget, seed):
+        """The greedy forward-selection subset, as a 0/1 vector."""
+        rows, _ = greedy_ridge_selection(
+            problem, budget, n_candidates=self._greedy_candidates, random_state=seed
+        )
+        theta = np.zeros(n_theta(problem))
+        theta[rows] = 1.0
+        return theta
+
+    def _run(self, problem, theta0, feasible_set, *, resume=False, random_state=None):
+        """Run the path (and polish) from each start; keep the best answer."""
+        if self.init == "uniform" and self.n_init > 1:
+            raise ValueError(
+                f"init='uniform' has a single start; n_init must be 1, got "
+                f"{self.n_init}. Use init='greedy' for several starts."
+            )
+        self.init_val_losses_ = None
+        if resume or self.init == "uniform":
+            # A warm start continues the previous relaxed weights.
+            result = super()._run(
+                problem, theta0, feasible_set, resume=resume, random_state=random_state
+            )
+            self.init_val_losses_ = np.array([result.objective])
+            self.polish_ = result.polish
+            return result
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=(self.n_init, 2))
+        budget = int(round(feasible_set.tau))
+        kwargs = self._core_kwargs()
+        if hasattr(problem, "evaluate_moves"):
+            # Batched exact moves are cheap; without them (cv folds) each move
+            # is a full evaluation, and the core's default budget applies.
+            kwargs.setdefault("max_polish_evals", _POLISH_MAX_EVALS)
+
+        def one_start(greedy_seed, core_seed):
+            start = self._greedy_start(problem, budget, greedy_seed)
+            options = dict(kwargs)
+            if self.strategy == "penalize" and self.eps_init == "auto":
+                options["eps_init"] = _vertex_eps(problem, start)
+            return relax_and_penalize(
+                problem,
+                start,
+                feasible_set=feasible_set,
+                random_state=np.random.RandomState(core_seed),
+                **options,
+            )
+
+        if effective_n_jobs(self.n_jobs) == 1:
+            # in this thread, so that warnings point at the caller's line
+            results = [one_start(*pair) for pair in seeds]
+        else:
+            results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(one_start)(*pair) for pair in seeds
+            )
+        self.init_val_losses_ = np.array([r.objective for r in results])
+        result = results[int(np.argmin(self.init_val_losses_))]
+        for field, attribute in _PATH_ATTRIBUTES.items():
+            setattr(self, attribute, getattr(result, field))
+        self.converged_ = bool(result.converged)
+        self.polish_ = result.polish
+        return result
 
 
 class BilevelDataDistiller(
@@ -243,6 +368,9 @@ class BilevelDataDistiller(
         tol=1e-3,
         learning_rate=None,
         cv=5,
+        init="greedy",
+        n_init=2,
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -261,6 +389,9 @@ class BilevelDataDistiller(
         self.tol = tol
         self.learning_rate = learning_rate
         self.cv = cv
+        self.init = init
+        self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -354,6 +485,9 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         tol=1e-3,
         learning_rate=None,
         cv=5,
+        init="greedy",
+        n_init=2,
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -371,6 +505,9 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         self.tol = tol
         self.learning_rate = learning_rate
         self.cv = cv
+        self.init = init
+        self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -33,7 +33,7 @@ def test_exact_budget_and_attributes(split, budget, expected):
     assert est.sample_mask_.sum() == expected
     np.testing.assert_array_equal(est.sample_indices_, np.flatnonzero(est.sample_mask_))
     assert est.theta_relaxed_.shape == (250,)
-    assert est.n_iter_ >= 1
+    assert est.n_iter_ == est.n_iter_path_.sum()  # 0: the greedy start is kept
     assert len(est.eps_path_) == len(est.objective_path_) == len(est.dist_path_)
     assert est.dist_path_[-1] <= est.tol
     # the final estimator is Ridge(alpha) on the kept rows, the lower level itself
@@ -190,7 +190,9 @@ def test_inputs_not_modified_and_reproducible(split):
 
 def test_warm_start_continues(split):
     X, y, X_val, y_val, _, _ = split
-    est = BilevelDataDistiller(budget=30, max_stages=1, max_iter=2, random_state=0)
+    est = BilevelDataDistiller(
+        budget=30, init="uniform", n_init=1, max_stages=1, max_iter=2, random_state=0
+    )
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y, X_val=X_val, y_val=y_val)
     first_eps, relaxed = est.eps_path_[-1], est.theta_relaxed_.copy()
@@ -198,7 +200,9 @@ def test_warm_start_continues(split):
     est.fit(X, y, X_val=X_val, y_val=y_val)
     assert est.converged_
     assert est.eps_path_[0] == pytest.approx(first_eps)  # continued from the last eps
-    cold = BilevelDataDistiller(budget=30, max_stages=1, max_iter=2, random_state=0)
+    cold = BilevelDataDistiller(
+        budget=30, init="uniform", n_init=1, max_stages=1, max_iter=2, random_state=0
+    )
     with pytest.warns(ConvergenceWarning):
         cold.fit(X, y, X_val=X_val, y_val=y_val)
     np.testing.assert_allclose(cold.theta_relaxed_, relaxed)
