@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..utils._sklearn_api import validate_params
+from ..utils._warnings import warn_user
 from ._validation import (
     PARAMETER_CONSTRAINTS,
     CheckedProblem,
@@ -18,7 +19,6 @@ from ._validation import (
     finite_array,
     resolve_options,
 )
-from ._warn import warn_at_caller
 from .optimizers import OPTIMIZERS
 from .penalty import auto_eps_init, eps_schedule, penalty, penalty_grad
 from .polish import PolishResult, polish_binary
@@ -429,7 +429,7 @@ def relax_and_penalize(
                 f"relaxed problem not converged after {stage_max_iter} iterations; "
                 "rounded the last iterate"
             )
-            warn_at_caller(message, ConvergenceWarning)
+            warn_user(message, ConvergenceWarning)
     elif converged:
         message = f"binary within tol={tol:g} after {len(records)} stage(s)"
     else:
@@ -439,7 +439,7 @@ def relax_and_penalize(
             "nearest feasible binary point. Increase max_stages or max_iter, or "
             "decrease eps_init or eps_decay."
         )
-        warn_at_caller(message, ConvergenceWarning)
+        warn_user(message, ConvergenceWarning)
 
     checked.where = "at the binary solution"
     objective = _objective_value(checked, binary, lam)
@@ -505,7 +505,7 @@ def _warn_if_loose(relaxed, rounded, polish_record):
     after = ""
     if polish_record is not None:
         after = f"; the polish then brought it to {polish_record.objective_after:.6g}"
-    warn_at_caller(
+    warn_user(
         f"rounding raised the validation loss (upper-level objective G) from "
         f"{relaxed:.6g} at the relaxed optimum to {rounded:.6g}{ratio}: the "
         f"relaxation is loose here{after}. strategy='penalize' follows a path "
