@@ -37,13 +37,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from sklearn_relaxpen._bilevel.group_lasso import (
-    TASKS_PER_CHUNK,
-    GroupStructureProblem,
-    TaskChunk,
-    _Data,
-    solve_lower,
-)
+from sklearn_relaxpen._bilevel.group_lasso import GroupStructureProblem
+from sklearn_relaxpen._bilevel.group_tasks import TaskSet
 from sklearn_relaxpen.datasets import make_group_structure_regression
 from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
 
@@ -57,13 +52,11 @@ def _G(X, Y, W):
 
 def _group_lasso(X, Y, theta, alpha):
     """Exact multi-task group lasso (our batched solver) for fixed groups."""
-    W = np.zeros((X.shape[0], X.shape[2]))
-    for s in range(0, X.shape[0], TASKS_PER_CHUNK):
-        chunk = TaskChunk(X[s : s + TASKS_PER_CHUNK], Y[s : s + TASKS_PER_CHUNK])
-        W[s : s + TASKS_PER_CHUNK] = solve_lower(
-            _Data(*chunk.gram()), theta, alpha, ETA
-        )[0]
-    return W
+    tasks = TaskSet(list(X), list(Y))
+    problem = GroupStructureProblem.from_tasks(
+        [tasks], ETA, fit_intercept=False, refit_tasks=tasks
+    )
+    return problem.refit(theta, alpha)[0]
 
 
 def _best_on_val(fit, Xv, Yv, alphas):
@@ -153,17 +146,8 @@ def run(T, sizes, a, seed, args):
         record("two-stage", W, labels, time.perf_counter() + rows["lasso"]["time"] - t0)
 
         # One full-batch exact hypergradient over all tasks (warm state).
-        chunks = [
-            TaskChunk(
-                X[s : s + TASKS_PER_CHUNK],
-                Y[s : s + TASKS_PER_CHUNK],
-                Xv[s : s + TASKS_PER_CHUNK],
-                Yv[s : s + TASKS_PER_CHUNK],
-                np.full(len(Y[s : s + TASKS_PER_CHUNK]), 1 / (2 * T * N)),
-            )
-            for s in range(0, T, TASKS_PER_CHUNK)
-        ]
-        problem = GroupStructureProblem(chunks, ETA)
+        fold = TaskSet(list(X), list(Y), list(Xv), list(Yv))
+        problem = GroupStructureProblem.from_tasks([fold], ETA, fit_intercept=False)
         rng = np.random.RandomState(seed)
         theta = rng.dirichlet(np.ones(L), size=P)
         lam = np.array([np.log(0.1 * alpha_max)])

@@ -67,10 +67,8 @@ derivatives vanish.
 import numpy as np
 from joblib import Parallel, delayed
 
-# Tasks per chunk: chunks are the unit of joblib parallelism. The size is
-# fixed (it does not depend on n_jobs) so that results are bitwise identical
-# whatever the number of workers.
-TASKS_PER_CHUNK = 64
+from .group_tasks import _rmatvec
+
 _TINY = 1e-300
 _STEPS = 0.5 ** np.arange(40)
 _MU_POWERS = (2, 4, 6, 8, 10, 12)
@@ -91,77 +89,6 @@ def _matvec(X, W):
     if X.ndim == 2:
         return W @ X.T
     return np.einsum("tnp,tp->tn", X, W)
-
-
-def _rmatvec(X, R):
-    """``X_t^T r_t`` for every task: (T, P)."""
-    if X.ndim == 2:
-        return R @ X
-    return np.einsum("tnp,tn->tp", X, R)
-
-
-class TaskChunk:
-    """A batch of tasks: training and validation data, already centered.
-
-    Parameters
-    ----------
-    X : ndarray of shape (N, P) or (T, N, P)
-        Training design, shared by the tasks (2-D) or one per task (3-D,
-        zero-padded rows for tasks with fewer rows).
-    y : ndarray of shape (T, N)
-        Training targets (zero on padded rows).
-    X_val : ndarray of shape (Nv, P) or (T, Nv, P), default=None
-        Validation design, shared or per task.
-    y_val : ndarray of shape (T, Nv), default=None
-        Validation targets (zero on padded rows).
-    weight_val : ndarray of shape (T,), default=None
-        ``omega_t``: weight of ``||Xv_t w_t - yv_t||^2`` in ``G``.
-    """
-
-    def __init__(self, X, y, X_val=None, y_val=None, weight_val=None):
-        self.X = X
-        self.y = y
-        self.X_val = X_val
-        self.y_val = y_val
-        self.weight_val = weight_val
-        self._gram = None
-
-    @property
-    def n_tasks(self):
-        return self.y.shape[0]
-
-    def gram(self):
-        """``(Q, c, yy)``: Gram matrices, ``X^T y`` and ``||y||^2`` (cached)."""
-        if self._gram is None:
-            X = self.X
-            Q = X.T @ X if X.ndim == 2 else np.einsum("tnp,tnq->tpq", X, X)
-            c = _rmatvec(X, self.y)
-            yy = np.einsum("tn,tn->t", self.y, self.y)
-            self._gram = (Q, c, yy)
-        return self._gram
-
-    def __getstate__(self):
-        # Never ship the (T, P, P) cache to a worker: recomputing it is cheap.
-        state = self.__dict__.copy()
-        state["_gram"] = None
-        return state
-
-
-class _Data:
-    """The per-task quantities the Newton solver needs, for a subset of tasks."""
-
-    def __init__(self, Q, c, yy, idx=None):
-        if idx is not None:
-            Q = Q if Q.ndim == 2 else Q[idx]
-            c, yy = c[idx], yy[idx]
-        self.Q, self.c, self.yy = Q, c, yy
-        self.scale = np.maximum(0.5 * yy, np.finfo(float).tiny)
-        diag = np.diagonal(Q, axis1=-2, axis2=-1)
-        qmax = diag.max(axis=-1) if diag.size else np.zeros(())
-        self.wscale = np.maximum(
-            np.linalg.norm(c, axis=1) / (np.broadcast_to(qmax, yy.shape) + 1.0),
-            1e-150,
-        )
 
 
 def _free_mask(zero, support):
@@ -215,7 +142,7 @@ def _newton(data, W, s, alpha, eta, zero, support, mu, tol, max_iter):
     for _ in range(max_iter):
         if todo.size == 0:
             break
-        sub = _Data(data.Q, data.c, data.yy, todo)
+        sub = data.subset(todo)
         Wt, fr, act = W[todo], free[todo], active[todo]
         mut = mu[todo]
         grad, H, out = _grad_hess(sub, Wt, s, alpha, eta, fr, act, mut)
@@ -338,8 +265,8 @@ def solve_lower(
 
     Parameters
     ----------
-    data : _Data
-        Gram matrices of the tasks.
+    data : Gram
+        Gram matrices of the tasks (:meth:`TaskChunk.gram`).
     theta : ndarray of shape (P, L)
         Relaxed assignment (nonnegative).
     alpha, eta : float
@@ -375,7 +302,7 @@ def solve_lower(
         # smoothing continuation that starts at a small mu.
         bad = np.flatnonzero(~conv)
         if bad.size:
-            sub = _Data(data.Q, data.c, data.yy, bad)
+            sub = data.subset(bad)
             Wb, zb, cb, k = _identify_and_polish(
                 sub,
                 s,
@@ -392,7 +319,7 @@ def solve_lower(
             W[bad], zero[bad], conv[bad] = Wb, zb, cb
     bad = np.flatnonzero(~conv)
     if bad.size:
-        sub = _Data(data.Q, data.c, data.yy, bad)
+        sub = data.subset(bad)
         Wb, zb, cb, k = _identify_and_polish(
             sub, s, theta, alpha, eta, support, tol, max_iter, None, None
         )
@@ -456,15 +383,12 @@ def chunk_value_and_grad(
     state : tuple
         ``(W, zero)`` for the next call.
     info : dict
-        ``converged`` (bool per task) and ``n_newton``.
+        ``converged``: bool per task.
     """
-    Q, c, yy = chunk.gram()
-    data = _Data(Q, c, yy)
+    data = chunk.gram()
     W0, zero0 = (None, None) if state is None else state
-    W, zero, conv, n_steps = solve_lower(
-        data, theta, alpha, eta, W0=W0, zero0=zero0, tol=tol
-    )
-    info = {"converged": conv, "n_newton": n_steps}
+    W, zero, conv, _ = solve_lower(data, theta, alpha, eta, W0=W0, zero0=zero0, tol=tol)
+    info = {"converged": conv}
     resid = _matvec(chunk.X_val, W) - chunk.y_val
     omega = chunk.weight_val
     value = float(np.sum(omega * np.einsum("tn,tn->t", resid, resid)))
@@ -503,6 +427,7 @@ class GroupStructureProblem:
     :func:`sklearn_relaxpen._core.relax_and_penalize` expects, with
     ``lam = [log alpha]`` (a log parametrization of the group-lasso
     strength). Keeps the lower-level solutions between calls as warm starts.
+    Build it from raw task data with :meth:`from_tasks`.
 
     Parameters
     ----------
@@ -515,26 +440,86 @@ class GroupStructureProblem:
         through ``joblib.parallel_config``).
     tol : float
         Lower-level Newton tolerance.
-    tangent : bool
-        Return the gradient with respect to theta projected on the tangent
-        space of the row simplices (each row centered). Adding a constant to
-        a row of the gradient changes nothing for projected gradient or
-        Frank-Wolfe, but Adam normalizes every coordinate separately: with
-        the raw gradient (often of one sign along a row) its first step is a
-        per-row constant, which the projection cancels, and the stage stops
-        at once.
+    refit_chunks : list of (TaskChunk, x_means, y_means), default=None
+        Centred training data of every task on all its rows, for
+        :meth:`refit`.
+
+    Attributes
+    ----------
+    alpha_max : float
+        ``max_t ||X_t^T y_t||`` over the chunks: above it every task's
+        solution is zero.
+    all_converged : bool
+        Whether every lower-level solve so far converged.
     """
 
-    def __init__(self, chunks, eta, *, n_jobs=None, tol=1e-10, tangent=False):
-        self.tangent = tangent
+    def __init__(self, chunks, eta, *, n_jobs=None, tol=1e-10, refit_chunks=None):
         self.chunks = chunks
         self.eta = eta
         self.n_jobs = n_jobs
         self.tol = tol
+        self.refit_chunks = refit_chunks
         self.states = [None] * len(chunks)
-        self.n_calls = 0
-        self.n_newton = 0
         self.all_converged = True
+        self.alpha_max = max(
+            float(np.max(np.linalg.norm(chunk.gram().c, axis=1))) for chunk in chunks
+        )
+
+    @classmethod
+    def from_tasks(
+        cls, folds, eta, *, fit_intercept=True, refit_tasks=None, n_jobs=None
+    ):
+        """Centre, pad and chunk the tasks of every fold.
+
+        Parameters
+        ----------
+        folds : list of TaskSet
+            One :class:`~sklearn_relaxpen._bilevel.group_tasks.TaskSet` (with
+            validation rows) per fold. ``G`` is
+            the mean over folds and tasks of half the mean squared
+            validation residual.
+        eta : float
+            Ridge term of the lower level.
+        fit_intercept : bool, default=True
+            Centre each task (an unpenalized intercept per task).
+        refit_tasks : TaskSet, default=None
+            All training rows of every task, for :meth:`refit`.
+        n_jobs : int, default=None
+            Joblib workers over chunks.
+
+        Returns
+        -------
+        problem : GroupStructureProblem
+        """
+        n_tasks = folds[0].n_tasks
+        denominator = 2.0 * len(folds) * n_tasks
+        chunks = [
+            chunk
+            for fold in folds
+            for chunk, _, _ in fold.chunks(fit_intercept, denominator)
+        ]
+        refit_chunks = None
+        if refit_tasks is not None:
+            refit_chunks = refit_tasks.chunks(fit_intercept)
+        return cls(chunks, eta, n_jobs=n_jobs, refit_chunks=refit_chunks)
+
+    def refit(self, theta, alpha):
+        """Lower level on all training rows (``refit_tasks``) at ``theta``.
+
+        Returns
+        -------
+        coef : ndarray of shape (T, P)
+        intercept : ndarray of shape (T,)
+        converged : bool
+        """
+        theta = np.asarray(theta, dtype=float)
+        coef, intercept, ok = [], [], True
+        for chunk, x_means, y_means in self.refit_chunks:
+            W, _, conv, _ = solve_lower(chunk.gram(), theta, alpha, self.eta)
+            ok &= bool(np.all(conv))
+            coef.append(W)
+            intercept.append(y_means - np.einsum("tp,tp->t", x_means, W))
+        return np.concatenate(coef), np.concatenate(intercept), ok
 
     def _run(self, theta, lam, need_grad):
         theta = np.asarray(theta, dtype=float)
@@ -553,7 +538,6 @@ class GroupStructureProblem:
                 delayed(chunk_value_and_grad)(*arg, need_grad=need_grad, tol=self.tol)
                 for arg in args
             )
-        self.n_calls += 1
         value = 0.0
         grad_theta = np.zeros_like(theta) if need_grad else None
         grad_alpha = 0.0
@@ -563,15 +547,12 @@ class GroupStructureProblem:
                 grad_theta += gt
                 grad_alpha += ga
             self.states[i] = state
-            self.n_newton += info["n_newton"]
             self.all_converged &= bool(np.all(info["converged"]))
         return value, grad_theta, alpha * grad_alpha
 
     def value_and_grad(self, theta, lam):
         """``G``, ``dG/dtheta`` (P, L) and ``dG/dlog(alpha)`` (shape (1,))."""
         value, grad_theta, grad_log_alpha = self._run(theta, lam, True)
-        if self.tangent:
-            grad_theta = grad_theta - grad_theta.mean(axis=1, keepdims=True)
         return value, grad_theta, np.array([grad_log_alpha])
 
     def value(self, theta, lam):

@@ -14,13 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from .._bilevel.group_lasso import (
-    TASKS_PER_CHUNK,
-    GroupStructureProblem,
-    TaskChunk,
-    _Data,
-    solve_lower,
-)
+from .._bilevel.group_lasso import GroupStructureProblem
+from .._bilevel.group_tasks import TaskSet
 from .._core import RowSimplex, relax_and_penalize
 from ..utils._paths import set_path_attributes
 from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
@@ -36,32 +31,6 @@ def _check_tasks(tasks, n_samples, name):
             f"(n_samples={n_samples}), got shape {tasks.shape}."
         )
     return tasks
-
-
-class _Unit:
-    """Training / validation rows of one (fold, task) pair, not yet centered."""
-
-    __slots__ = ("X", "y", "X_val", "y_val")
-
-    def __init__(self, X, y, X_val, y_val):
-        self.X, self.y, self.X_val, self.y_val = X, y, X_val, y_val
-
-
-def _center(X, y, X_val, y_val, fit_intercept):
-    """Center one task (or a shared design with y of shape (n, T))."""
-    if not fit_intercept:
-        return X, y, X_val, y_val, np.zeros(X.shape[1]), np.zeros(y.shape[1:])
-    x_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
-    X_val = None if X_val is None else X_val - x_mean
-    y_val = None if y_val is None else y_val - y_mean
-    return X - x_mean, y - y_mean, X_val, y_val, x_mean, y_mean
-
-
-def _pad(arrays, n_rows):
-    out = np.zeros((len(arrays), n_rows) + arrays[0].shape[1:])
-    for i, a in enumerate(arrays):
-        out[i, : a.shape[0]] = a
-    return out
 
 
 class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
@@ -329,85 +298,24 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             splits.append((train, val))
         return splits
 
-    def _build_units(self, X, Y, rows, X_val, Y_val, rows_val, shared, rng):
-        """List of folds, each a list of per-task ``_Unit`` (uncentered)."""
-        n_tasks = len(rows)
-        if X_val is not None:
-            return [
-                [
-                    _Unit(
-                        X[rows[t]],
-                        Y[rows[t], c],
-                        X_val[rows_val[t]],
-                        Y_val[rows_val[t], c],
-                    )
-                    for t, c in self._task_cols(n_tasks, Y)
-                ]
-            ]
-        if shared:
+    def _folds(self, tasks, val_tasks, rng):
+        """One ``TaskSet`` with validation rows per fold."""
+        if val_tasks is not None:
+            return [TaskSet(tasks.X, tasks.y, val_tasks.X, val_tasks.y)]
+        if tasks.shared:
             # Shared design: one split of the rows for every task.
-            splits = self._splits(X.shape[0], rng)
             return [
-                [_Unit(X[tr], Y[tr, t], X[va], Y[va, t]) for t in range(n_tasks)]
-                for tr, va in splits
+                tasks.split(train, val)
+                for train, val in self._splits(tasks.X.shape[0], rng)
             ]
-        per_task = [self._splits(len(r), rng) for r in rows]
+        per_task = [self._splits(len(y), rng) for y in tasks.y]
         n_folds = len(per_task[0])
         if any(len(s) != n_folds for s in per_task):
             raise ValueError("cv must give the same number of folds for every task.")
         return [
-            [
-                _Unit(
-                    X[rows[t][per_task[t][k][0]]],
-                    Y[rows[t][per_task[t][k][0]], 0],
-                    X[rows[t][per_task[t][k][1]]],
-                    Y[rows[t][per_task[t][k][1]], 0],
-                )
-                for t in range(n_tasks)
-            ]
+            tasks.split([s[k][0] for s in per_task], [s[k][1] for s in per_task])
             for k in range(n_folds)
         ]
-
-    @staticmethod
-    def _task_cols(n_tasks, Y):
-        if Y.shape[1] > 1:
-            return [(t, t) for t in range(n_tasks)]
-        return [(t, 0) for t in range(n_tasks)]
-
-    def _chunks(self, units, shared, n_folds_total, n_tasks):
-        """Center and pack units into ``TaskChunk`` objects; return alpha_max."""
-        chunks, alpha_max = [], 0.0
-        for fold in units:
-            for start in range(0, len(fold), TASKS_PER_CHUNK):
-                part = fold[start : start + TASKS_PER_CHUNK]
-                if shared:
-                    X = part[0].X
-                    Y = np.stack([u.y for u in part], axis=1)
-                    Xv = part[0].X_val
-                    Yv = np.stack([u.y_val for u in part], axis=1)
-                    X, Y, Xv, Yv, _, _ = _center(X, Y, Xv, Yv, self.fit_intercept)
-                    Y, Yv = Y.T.copy(), Yv.T.copy()
-                    n_val = np.full(len(part), Xv.shape[0])
-                else:
-                    cen = [
-                        _center(u.X, u.y, u.X_val, u.y_val, self.fit_intercept)
-                        for u in part
-                    ]
-                    n_tr = max(c[0].shape[0] for c in cen)
-                    n_va = max(c[2].shape[0] for c in cen)
-                    X, Y = (
-                        _pad([c[0] for c in cen], n_tr),
-                        _pad([c[1] for c in cen], n_tr),
-                    )
-                    Xv = _pad([c[2] for c in cen], n_va)
-                    Yv = _pad([c[3] for c in cen], n_va)
-                    n_val = np.array([c[2].shape[0] for c in cen])
-                weight = 1.0 / (2.0 * n_folds_total * n_tasks * n_val)
-                chunk = TaskChunk(X, Y, Xv, Yv, weight)
-                _, c, _ = chunk.gram()
-                alpha_max = max(alpha_max, float(np.max(np.linalg.norm(c, axis=1))))
-                chunks.append(chunk)
-        return chunks, alpha_max
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -504,7 +412,6 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
                         f"y_val has {Y_val.shape[1]} tasks (columns), y has "
                         f"{Y.shape[1]}."
                     )
-                rows_val = [np.arange(X_val.shape[0])] * n_tasks
         elif tasks_val is not None:
             raise ValueError("tasks_val is only used together with X_val.")
         else:
@@ -520,12 +427,25 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         # The split seed is drawn once and reused by warm starts (same split).
         seed = self._split_seed if warm else rng.randint(np.iinfo(np.int32).max)
         self._split_seed = seed
-        shared = tasks is None
-        units = self._build_units(
-            X, Y, rows, X_val, Y_val, rows_val, shared, np.random.RandomState(seed)
+        if tasks is None:  # shared design: the columns of Y are the tasks
+            train = TaskSet(X, Y)
+            val = None if X_val is None else TaskSet(X_val, Y_val)
+        else:
+            train = TaskSet([X[r] for r in rows], [Y[r, 0] for r in rows])
+            val = None
+            if X_val is not None:
+                val = TaskSet(
+                    [X_val[r] for r in rows_val], [Y_val[r, 0] for r in rows_val]
+                )
+        folds = self._folds(train, val, np.random.RandomState(seed))
+        problem = GroupStructureProblem.from_tasks(
+            folds,
+            self.eta,
+            fit_intercept=self.fit_intercept,
+            refit_tasks=train,
+            n_jobs=self.n_jobs,
         )
-        chunks, alpha_max = self._chunks(units, shared, len(units), n_tasks)
-        alpha_max = max(alpha_max, np.finfo(float).tiny * 1e10)
+        alpha_max = max(problem.alpha_max, np.finfo(float).tiny * 1e10)
         low, high = self._alpha_box(alpha_max)
         alpha0 = self.alpha_init if self.alpha_init is not None else 0.1 * alpha_max
         eps_init = self.eps_init
@@ -536,7 +456,6 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         else:
             theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
         alpha0 = float(np.clip(alpha0, low, high))
-        problem = GroupStructureProblem(chunks, self.eta, n_jobs=self.n_jobs)
         with threadpool_limits(limits=1, user_api="blas"):
             res = relax_and_penalize(
                 problem,
@@ -556,7 +475,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             )
             self.alpha_ = float(np.exp(res.lam[0]))
             theta = np.asarray(res.theta, dtype=float)
-            coef, intercept, refit_ok = self._refit(X, Y, rows, theta, shared)
+            coef, intercept, refit_ok = problem.refit(theta, self.alpha_)
 
         self.group_assignment_ = theta > 0.5
         self.theta_ = self.group_assignment_
@@ -594,40 +513,6 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
                 f"alpha_bounds must satisfy 0 < low < high, got {self.alpha_bounds!r}."
             )
         return low, high
-
-    def _refit(self, X, Y, rows, theta, shared):
-        """Lower level on all training rows at the binary theta."""
-        n_tasks = len(rows)
-        coef = np.zeros((n_tasks, X.shape[1]))
-        intercept = np.zeros(n_tasks)
-        ok = True
-        for start in range(0, n_tasks, TASKS_PER_CHUNK):
-            idx = np.arange(start, min(start + TASKS_PER_CHUNK, n_tasks))
-            if shared:
-                Xc, Yc, _, _, xm, ym = _center(
-                    X, Y[:, idx], None, None, self.fit_intercept
-                )
-                chunk = TaskChunk(Xc, Yc.T.copy())
-                x_means = np.broadcast_to(xm, (len(idx), X.shape[1]))
-                y_means = np.broadcast_to(ym, (len(idx),))
-            else:
-                cen = [
-                    _center(X[rows[t]], Y[rows[t], 0], None, None, self.fit_intercept)
-                    for t in idx
-                ]
-                n_tr = max(c[0].shape[0] for c in cen)
-                chunk = TaskChunk(
-                    _pad([c[0] for c in cen], n_tr), _pad([c[1] for c in cen], n_tr)
-                )
-                x_means = np.array([c[4] for c in cen])
-                y_means = np.array([c[5] for c in cen]).reshape(-1)
-            W, _, conv, _ = solve_lower(
-                _Data(*chunk.gram()), theta, self.alpha_, self.eta
-            )
-            ok &= bool(np.all(conv))
-            coef[idx] = W
-            intercept[idx] = y_means - np.einsum("tp,tp->t", x_means, W)
-        return coef, intercept, ok
 
     # ---------------------------------------------------------------- predict
     def predict(self, X, tasks=None):

@@ -7,11 +7,10 @@ import pytest
 
 from sklearn_relaxpen._bilevel.group_lasso import (
     GroupStructureProblem,
-    TaskChunk,
-    _Data,
     chunk_value_and_grad,
     solve_lower,
 )
+from sklearn_relaxpen._bilevel.group_tasks import TaskChunk, TaskSet
 
 ETA = 1e-3
 
@@ -37,7 +36,8 @@ def _value(chunk, theta, alpha):
 
 
 def _objective(chunk, W, theta, alpha):
-    Q, c, yy = chunk.gram()
+    g = chunk.gram()
+    Q, c, yy = g.Q, g.c, g.yy
     QW = W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
     smooth = 0.5 * np.sum(W * QW, 1) - np.sum(c * W, 1) + 0.5 * yy
     pen = alpha * np.sqrt((W * W) @ (theta * theta)).sum(1)
@@ -46,7 +46,7 @@ def _objective(chunk, W, theta, alpha):
 
 def _ista(chunk, theta_binary, alpha, n_iter=20000):
     """Reference solver for one-hot theta: proximal gradient (group soft-thr.)."""
-    Q, c, _ = chunk.gram()
+    Q, c = chunk.gram().Q, chunk.gram().c
     labels = theta_binary.argmax(1)
     n_tasks, n_features = c.shape
     lip = np.max(np.linalg.eigvalsh(np.broadcast_to(Q, (n_tasks,) + Q.shape[-2:])))
@@ -69,7 +69,7 @@ def test_solver_matches_reference_on_binary_theta(shared):
     rng = np.random.RandomState(1)
     theta = np.eye(3)[rng.randint(3, size=9)]
     alpha = 1.5
-    data = _Data(*chunk.gram())
+    data = chunk.gram()
     W, zero, conv, _ = solve_lower(data, theta, alpha, ETA, tol=1e-14)
     assert conv.all()
     W_ref = _ista(chunk, theta, alpha)
@@ -90,7 +90,7 @@ def test_warm_start_gives_same_solution():
     rng = np.random.RandomState(0)
     theta = rng.uniform(size=(9, 3))
     theta /= theta.sum(1, keepdims=True)
-    data = _Data(*chunk.gram())
+    data = chunk.gram()
     W1, z1, c1, _ = solve_lower(data, theta, 0.7, ETA, tol=1e-14)
     theta2 = theta * (1 + 0.05 * rng.uniform(size=theta.shape))
     W2, z2, c2, _ = solve_lower(data, theta2, 0.75, ETA, W0=W1, zero0=z1, tol=1e-14)
@@ -211,3 +211,38 @@ def test_problem_n_jobs_identical():
         assert a[0] == b[0]
         np.testing.assert_array_equal(a[1], b[1])
         np.testing.assert_array_equal(a[2], b[2])
+
+
+def test_from_tasks_shared_and_per_task_forms_agree():
+    """A shared design passed as one design per task gives the same problem:
+    same G, hypergradient and refit (centring, padding, weights)."""
+    rng = np.random.RandomState(0)
+    n_tasks, n, n_val, P = 70, 12, 7, 6  # 70 tasks: two chunks
+    X, X_val = rng.standard_normal((n, P)), rng.standard_normal((n_val, P))
+    Y = X @ rng.standard_normal((P, n_tasks)) + 1.0 + rng.standard_normal((n, n_tasks))
+    Y_val = X_val @ rng.standard_normal((P, n_tasks))
+    shared = TaskSet(X, Y)
+    per_task = TaskSet([X] * n_tasks, list(Y.T))
+    theta = rng.dirichlet(np.ones(3), size=P)
+    lam = np.array([np.log(2.0)])
+    out = []
+    for train, val in (
+        (shared, TaskSet(X_val, Y_val)),
+        (per_task, TaskSet([X_val] * n_tasks, list(Y_val.T))),
+    ):
+        fold = TaskSet(train.X, train.y, val.X, val.y)
+        problem = GroupStructureProblem.from_tasks([fold], ETA, refit_tasks=train)
+        value, g_theta, g_lam = problem.value_and_grad(theta, lam)
+        coef, intercept, ok = problem.refit(theta, 2.0)
+        out.append((value, g_theta, g_lam, coef, intercept, problem.alpha_max))
+        assert ok and len(problem.chunks) == 2
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # Validating on the training rows: G is half the mean squared residual of
+    # the refitted models (intercepts included).
+    problem = GroupStructureProblem.from_tasks(
+        [TaskSet(X, Y, X, Y)], ETA, refit_tasks=shared
+    )
+    coef, intercept, _ = problem.refit(theta, 2.0)
+    expected = 0.5 * np.mean((X @ coef.T + intercept - Y) ** 2)
+    assert problem.value(theta, lam) == pytest.approx(expected, rel=1e-9)
