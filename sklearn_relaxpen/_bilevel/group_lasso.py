@@ -67,21 +67,16 @@ derivatives vanish.
 import numpy as np
 from joblib import Parallel, delayed
 
+from .group_solver import (
+    _NORM_FLOOR,
+    _neg_grad,
+    _Reduced,
+    free_mask,
+    group_sq_norms,
+    qmul,
+    solve_lower,
+)
 from .group_tasks import _rmatvec
-
-_TINY = 1e-300
-_STEPS = 0.5 ** np.arange(40)
-_MU_POWERS = (2, 4, 6, 8, 10, 12)
-_ZERO_REL = 1e-6
-# Smallest group norm used in 1 / n_l**3 (keeps the Hessian finite).
-_NORM_FLOOR = 1e-60
-
-
-def _qmul(Q, W):
-    """``Q_t w_t`` for every task (``Q`` shared (P, P) or per task (T, P, P))."""
-    if Q.ndim == 2:
-        return W @ Q
-    return np.einsum("tpq,tq->tp", Q, W)
 
 
 def _matvec(X, W):
@@ -91,244 +86,7 @@ def _matvec(X, W):
     return np.einsum("tnp,tp->tn", X, W)
 
 
-def _free_mask(zero, support):
-    """Free features: not in the support of any zero group. (T, P) bool."""
-    return ~((zero.astype(float) @ support.T.astype(float)) > 0)
-
-
-def _grad_hess(data, W, s, alpha, eta, free, active, mu, *, hessian=True):
-    """Gradient (masked to the free features) and Hessian of the objective."""
-    nsq = (W * W) @ s
-    n = np.sqrt(nsq + mu * mu)  # mu: scalar or (T, 1)
-    inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
-    dpen = inv_n @ s.T
-    grad_f = _qmul(data.Q, W) - data.c + eta * W
-    grad = grad_f + alpha * W * dpen
-    out = {"n": np.sqrt(nsq), "inv_n": inv_n, "dpen": dpen, "grad_f": grad_f}
-    grad = np.where(free, grad, 0.0)
-    if not hessian:
-        return grad, None, out
-    n_tasks, n_features = W.shape
-    V = W[:, :, None] * s[None]
-    H = np.array(np.broadcast_to(data.Q, (n_tasks, n_features, n_features)))
-    H -= alpha * np.matmul(V * (inv_n**3)[:, None, :], V.transpose(0, 2, 1))
-    diag = np.einsum("tii->ti", H)
-    diag += eta + alpha * dpen
-    return grad, H, out
-
-
-def _mask_hessian(H, free):
-    H = H * (free[:, :, None] & free[:, None, :])
-    diag = np.einsum("tii->ti", H)
-    diag += ~free
-    return H
-
-
-def _newton(data, W, s, alpha, eta, zero, support, mu, tol, max_iter):
-    """Damped Newton on the (smoothed if mu > 0) problem with zero groups fixed.
-
-    Returns the new ``W`` (a copy), per-task convergence flags and the number
-    of Newton steps taken.
-    """
-    W = W.copy()
-    mu = np.broadcast_to(np.asarray(mu, dtype=float).reshape(-1, 1), (W.shape[0], 1))
-    free = _free_mask(zero, support)
-    W[~free] = 0.0
-    active = ~zero
-    n_tasks = W.shape[0]
-    converged = np.zeros(n_tasks, dtype=bool)
-    todo = np.arange(n_tasks)
-    n_steps = 0
-    for _ in range(max_iter):
-        if todo.size == 0:
-            break
-        sub = data.subset(todo)
-        Wt, fr, act = W[todo], free[todo], active[todo]
-        mut = mu[todo]
-        grad, H, out = _grad_hess(sub, Wt, s, alpha, eta, fr, act, mut)
-        H = _mask_hessian(H, fr)
-        try:
-            d = -np.linalg.solve(H, grad[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            d = -grad / np.maximum(np.einsum("tii->ti", H), _TINY)
-        gd = np.einsum("tp,tp->t", grad, d)
-        done = -gd <= 2.0 * tol * sub.scale
-        # Exact line search model: f is quadratic and each group norm is the
-        # square root of a quadratic in the step t.
-        dQd = np.einsum("tp,tp->t", _qmul(sub.Q, d), d) + eta * np.einsum(
-            "tp,tp->t", d, d
-        )
-        gfd = np.einsum("tp,tp->t", out["grad_f"], d)
-        A = (Wt * Wt) @ s + mut * mut
-        B = (Wt * d) @ s
-        C = (d * d) @ s
-        t = _STEPS[None, :, None]
-        new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
-        dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
-            np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
-        )
-        dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
-        steps = _STEPS[None, :]
-        delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
-        ok = delta <= 1e-4 * steps * gd[:, None]
-        first = np.argmax(ok, axis=1)
-        step = np.where(ok.any(axis=1), _STEPS[first], 0.0)
-        step[done] = 1.0
-        W[todo] = Wt + step[:, None] * d
-        n_steps += 1
-        stalled = (step == 0.0) & ~done
-        converged[todo[done]] = True
-        todo = todo[~(done | stalled)]
-    return W, converged, n_steps
-
-
-def _kkt_violation(data, W, s, theta, alpha, eta, zero, support):
-    """Zero groups whose dual certificate exceeds alpha: (T, L) bool."""
-    free = _free_mask(zero, support)
-    _, _, out = _grad_hess(data, W, s, alpha, eta, free, ~zero, 0.0, hessian=False)
-    g = -(out["grad_f"] + alpha * W * out["dpen"])
-    g = np.where(free, 0.0, g)
-    s_zero = zero.astype(float) @ s.T  # (T, P): sum over zero groups of theta^2
-    ratio = np.where(s_zero > 0, g / np.maximum(s_zero, _TINY), 0.0)
-    u_norm = np.sqrt((ratio * ratio) @ s)
-    return zero & (u_norm > alpha * (1 + 1e-6) + 1e-12 * np.sqrt(data.scale)[:, None])
-
-
-def _continuation(data, s, alpha, eta, support, tol, W=None, powers=None):
-    """Smoothed Newton along decreasing mu; returns W and identified zeros."""
-    n_tasks, n_features = data.c.shape
-    n_groups = s.shape[1]
-    zero = np.zeros((n_tasks, n_groups), dtype=bool)
-    if W is None:
-        W = np.zeros((n_tasks, n_features))
-    n_steps = 0
-    norms = None
-    for power in _MU_POWERS if powers is None else powers:
-        mu = data.wscale * 10.0**-power
-        W, _, k = _newton(data, W, s, alpha, eta, zero, support, mu, tol, 50)
-        n_steps += k
-        norms, previous = np.sqrt((W * W) @ s), norms
-    # As mu -> 0, a nonzero group keeps its norm while a zero group's norm
-    # shrinks like mu rho_l / sqrt(1 - rho_l^2) (rho_l < 1 its dual ratio):
-    # between the last two stages the former barely moves, the latter drops
-    # by the factor between the two mu's.
-    # Groups below 1e-6 of the coefficient scale are also declared zero; the
-    # dual certificate of the exact phase reactivates them if they are not.
-    zero = (norms <= 0.1 * previous) | (norms <= _ZERO_REL * data.wscale[:, None])
-    return W, zero, n_steps
-
-
-def _certified(data, W, s, theta, alpha, eta, zero, support):
-    """Tasks whose zero groups pass the dual check and whose other groups are
-    clearly nonzero."""
-    norms = np.sqrt((W * W) @ s)
-    collapsed = (
-        ~zero
-        & (norms <= _ZERO_REL * data.wscale[:, None])
-        & ((theta > 0).any(axis=0)[None])
-    )
-    viol = _kkt_violation(data, W, s, theta, alpha, eta, zero, support)
-    return ~(collapsed | viol).any(axis=1)
-
-
-def _identify_and_polish(
-    data, s, theta, alpha, eta, support, tol, max_iter, W_start, powers
-):
-    """Continuation to identify the zero groups, then exact Newton."""
-    W_smooth, z, n_steps = _continuation(
-        data, s, alpha, eta, support, tol, W=W_start, powers=powers
-    )
-    forced = np.zeros_like(z)
-    for _ in range(4):
-        Wb, cb, k = _newton(
-            data, W_smooth, s, alpha, eta, z, support, 0.0, tol, max_iter
-        )
-        n_steps += k
-        # Groups whose norm collapsed during the exact phase are zero, unless
-        # the dual certificate already rejected that.
-        norms = np.sqrt((Wb * Wb) @ s)
-        collapsed = ~z & ~forced & (norms <= _ZERO_REL * data.wscale[:, None])
-        viol = _kkt_violation(data, Wb, s, theta, alpha, eta, z, support)
-        if not (collapsed.any() or viol.any()):
-            break
-        forced |= viol
-        z = (z | collapsed) & ~viol
-    else:
-        cb = cb & ~(collapsed | viol).any(axis=1)
-    return Wb, z, cb, n_steps
-
-
-def solve_lower(
-    data, theta, alpha, eta, *, W0=None, zero0=None, tol=1e-10, max_iter=30
-):
-    """Solve the lower level for a batch of tasks.
-
-    Parameters
-    ----------
-    data : Gram
-        Gram matrices of the tasks (:meth:`TaskChunk.gram`).
-    theta : ndarray of shape (P, L)
-        Relaxed assignment (nonnegative).
-    alpha, eta : float
-        Group-lasso strength and ridge term.
-    W0, zero0 : ndarray, default=None
-        Warm start (coefficients and zero groups from a previous call).
-    tol : float
-        Newton-decrement tolerance relative to ``1/2 ||y_t||^2``.
-    max_iter : int
-        Newton steps per exact phase.
-
-    Returns
-    -------
-    W : ndarray of shape (T, P)
-    zero : ndarray of shape (T, L) of bool
-    converged : ndarray of shape (T,) of bool
-    n_steps : int
-    """
-    s = theta * theta
-    support = theta > 0
-    n_tasks = data.c.shape[0]
-    n_groups = theta.shape[1]
-    n_steps = 0
-    W = np.zeros((n_tasks, theta.shape[0]))
-    zero = np.zeros((n_tasks, n_groups), dtype=bool)
-    conv = np.zeros(n_tasks, dtype=bool)
-    if W0 is not None:
-        W, conv, k = _newton(data, W0, s, alpha, eta, zero0, support, 0.0, tol, 8)
-        zero = zero0.copy()
-        n_steps += k
-        conv &= _certified(data, W, s, theta, alpha, eta, zero, support)
-        # Support changed: re-identify it from the warm start, with a short
-        # smoothing continuation that starts at a small mu.
-        bad = np.flatnonzero(~conv)
-        if bad.size:
-            sub = data.subset(bad)
-            Wb, zb, cb, k = _identify_and_polish(
-                sub,
-                s,
-                theta,
-                alpha,
-                eta,
-                support,
-                tol,
-                max_iter,
-                W[bad],
-                _MU_POWERS[2:],
-            )
-            n_steps += k
-            W[bad], zero[bad], conv[bad] = Wb, zb, cb
-    bad = np.flatnonzero(~conv)
-    if bad.size:
-        sub = data.subset(bad)
-        Wb, zb, cb, k = _identify_and_polish(
-            sub, s, theta, alpha, eta, support, tol, max_iter, None, None
-        )
-        n_steps += k
-        W[bad], zero[bad], conv[bad] = Wb, zb, cb
-    return W, zero, conv, n_steps
-
-
-def _zero_group_terms(data, W, s, theta, alpha, eta, zero, free, H_full, a, grad_C):
+def _zero_group_terms(gram, W, s, theta, alpha, eta, zero, a, grad_C):
     """One-sided derivative terms for ``theta_kl`` (k free, l a zero group).
 
     When ``theta_kl`` leaves 0, group ``l`` becomes active with norm
@@ -339,8 +97,8 @@ def _zero_group_terms(data, W, s, theta, alpha, eta, zero, free, H_full, a, grad
     ``(coef, beta)`` with ``dG/dtheta_kl = -alpha coef_l sign(w_k) a_k +
     |w_k| beta_l``.
     """
-    _, _, out = _grad_hess(data, W, s, alpha, eta, free, ~zero, 0.0, hessian=False)
-    g = -(out["grad_f"] + alpha * W * out["dpen"])
+    free = free_mask(zero, theta > 0)
+    g, _, _ = _neg_grad(gram, W, s, alpha, eta, zero)
     g = np.where(free, 0.0, g)
     support = theta > 0
     # Features pinned by exactly one zero group.
@@ -354,14 +112,16 @@ def _zero_group_terms(data, W, s, theta, alpha, eta, zero, free, H_full, a, grad
     with np.errstate(divide="ignore", invalid="ignore"):
         Z = U * inv_theta[None] / (alpha * coef[:, None, :])
     Z = np.where(np.isfinite(Z), Z, 0.0) * zero[:, None, :]
-    # beta_l = grad_C . z_l - a . (H z_l)  (H: full Hessian, a zero off free set)
-    HZ = np.matmul(H_full, Z)
-    beta = np.einsum("tp,tpl->tl", grad_C, Z) - np.einsum("tp,tpl->tl", a, HZ)
+    # beta_l = grad_C . z_l - a . (H z_l). With a on the free features and
+    # z_l on the pinned ones, only the block H[free, pinned] = Q[free, pinned]
+    # enters (the diagonal and the group terms vanish there: w = 0 on pinned
+    # features).
+    beta = np.einsum("tp,tpl->tl", grad_C - qmul(gram.Q, a), Z)
     return coef * zero, beta * zero
 
 
 def chunk_value_and_grad(
-    chunk, theta, alpha, eta, state=None, *, need_grad=True, tol=1e-10
+    chunk, theta, alpha, eta, state=None, *, need_grad=True, tol=1e-10, max_iter=30
 ):
     """Upper-level value (and hypergradient) contributed by one chunk of tasks.
 
@@ -374,6 +134,9 @@ def chunk_value_and_grad(
         ``(W, zero)`` from the previous call on this chunk (warm start).
     need_grad : bool
     tol : float
+        Lower-level tolerance (see :func:`solve_lower`).
+    max_iter : int
+        Lower-level Newton steps per exact phase.
 
     Returns
     -------
@@ -383,12 +146,14 @@ def chunk_value_and_grad(
     state : tuple
         ``(W, zero)`` for the next call.
     info : dict
-        ``converged``: bool per task.
+        ``converged`` (bool per task) and ``n_steps`` (batched Newton steps).
     """
-    data = chunk.gram()
+    gram = chunk.gram()
     W0, zero0 = (None, None) if state is None else state
-    W, zero, conv, _ = solve_lower(data, theta, alpha, eta, W0=W0, zero0=zero0, tol=tol)
-    info = {"converged": conv}
+    W, zero, conv, n_steps = solve_lower(
+        gram, theta, alpha, eta, W0=W0, zero0=zero0, tol=tol, max_iter=max_iter
+    )
+    info = {"converged": conv, "n_steps": n_steps}
     resid = _matvec(chunk.X_val, W) - chunk.y_val
     omega = chunk.weight_val
     value = float(np.sum(omega * np.einsum("tn,tn->t", resid, resid)))
@@ -396,23 +161,23 @@ def chunk_value_and_grad(
         return value, None, None, (W, zero), info
     s = theta * theta
     support = theta > 0
-    free = _free_mask(zero, support)
     grad_C = 2.0 * omega[:, None] * _rmatvec(chunk.X_val, resid)
-    _, H_full, out = _grad_hess(data, W, s, alpha, eta, free, ~zero, 0.0)
-    H = _mask_hessian(H_full, free)
-    a = np.linalg.solve(H, np.where(free, grad_C, 0.0)[:, :, None])[:, :, 0]
-    a = np.where(free, a, 0.0)
-    inv_n = out["inv_n"]  # zero on zero groups
-    grad_alpha = -float(np.sum(a * W * out["dpen"]))
+    # Adjoint H a = grad_C on the free features (the reduced Hessian).
+    red = _Reduced(gram, s, free_mask(zero, support))
+    _, H, _, _ = red.hessian(red.gather(W), alpha, eta, ~zero)
+    a_r = np.linalg.solve(H, red.gather(grad_C)[:, :, None])[:, :, 0]
+    a = red.scatter(a_r, W.shape[1])
+    nsq = group_sq_norms(W, s)
+    inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
+    dpen = inv_n @ s.T
+    grad_alpha = -float(np.sum(a * W * dpen))
     # Nonzero groups.
     aw = a * W  # (T, P)
     m = (aw @ s) * inv_n**3  # (T, L): (sum_j a_j theta_jl^2 w_j) / n_l^3
     grad_theta = -alpha * (2.0 * theta * (aw.T @ inv_n) - theta * ((W * W).T @ m))
     # Zero groups: one-sided derivatives for free features.
     if zero.any():
-        coef, beta = _zero_group_terms(
-            data, W, s, theta, alpha, eta, zero, free, H_full, a, grad_C
-        )
+        coef, beta = _zero_group_terms(gram, W, s, theta, alpha, eta, zero, a, grad_C)
         sa = np.sign(W) * a
         grad_theta += -alpha * (sa.T @ coef) + np.abs(W).T @ beta
         # Entries with theta_kl > 0 in a zero group have zero derivative.
