@@ -36,12 +36,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_relaxpen.datasets import make_group_structure_regression, make_noisy_labels
 from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
-from sklearn_relaxpen.sample_selection import BilevelDataDistiller
-
-try:
-    from sklearn_relaxpen.sample_selection import HyperCleaner
-except ImportError:  # not yet exported from the subpackage
-    from sklearn_relaxpen.sample_selection._hyper_cleaner import HyperCleaner
+from sklearn_relaxpen.sample_selection import BilevelDataDistiller, HyperCleaner
+from sklearn_relaxpen.utils._groups import group_assignment_accuracy
 
 DEFAULT_OUTPUT_DIR = "relaxpen_demo_output"
 
@@ -283,13 +279,6 @@ def demo_hyper_cleaner(seed, quick, figures):
 
 
 # ---------------------------------------------------------- group structure
-def _group_accuracy(assignment, oracle):
-    from sklearn_relaxpen.plotting._group_assignment import _match_columns
-
-    _, aligned = _match_columns(assignment, oracle > 0.5)
-    return float(np.mean(np.all(aligned == (oracle > 0.5), axis=1)))
-
-
 def _per_task_lasso(data, n_tasks):
     """Per-task Lasso with one alpha chosen on the validation rows."""
     alphas = np.logspace(-4, -1, 8)
@@ -362,7 +351,7 @@ def demo_group_lasso(seed, quick, figures):
                 f"GroupStructureLassoCV {strategy}",
                 est.coef_,
                 est.intercept_,
-                _group_accuracy(est.group_assignment_, data.theta),
+                group_assignment_accuracy(est.group_assignment_, data.theta > 0.5),
                 elapsed,
             )
         )

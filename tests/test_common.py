@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklearn_relaxpen
+from sklearn_relaxpen._base import _RelaxAndPenalizeMixin
 
 PUBLIC_ESTIMATORS = [
     obj
@@ -19,8 +20,14 @@ PUBLIC_ESTIMATORS = [
 
 
 # Smaller fits where the defaults would make each of the ~50 checks slow; the
-# common checks set random_state themselves.
-_FAST_PARAMS = {"GroupStructureLassoCV": {"max_stages": 3, "max_iter": 10}}
+# common checks set random_state themselves. This is the only sweep of the
+# common checks: the per-estimator test modules do not repeat it.
+_FAST_CLEANER = {"max_iter": 10, "max_stages": 5, "cv": 3}
+_FAST_PARAMS = {
+    "GroupStructureLassoCV": {"max_stages": 3, "max_iter": 10},
+    "HyperCleaner": _FAST_CLEANER,
+    "HyperCleaningSampler": _FAST_CLEANER,
+}
 
 
 def _instances():
@@ -99,3 +106,28 @@ def _imblearn_checks():
 @pytest.mark.parametrize("sampler, check", _imblearn_checks())
 def test_imblearn_sampler_checks(sampler, check):
     check(sampler)
+
+
+DRIVER_ESTIMATORS = [
+    cls for cls in PUBLIC_ESTIMATORS if issubclass(cls, _RelaxAndPenalizeMixin)
+]
+
+
+def test_driver_estimators_are_found():
+    names = {cls.__name__ for cls in DRIVER_ESTIMATORS}
+    assert {
+        "BilevelDataDistiller",
+        "DataDistillationSampler",
+        "HyperCleaner",
+        "HyperCleaningSampler",
+    } <= names
+
+
+@pytest.mark.parametrize("cls", DRIVER_ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_driver_knobs_are_parameters(cls):
+    """Every common knob of the driver is a constrained, documented parameter."""
+    common = set(_RelaxAndPenalizeMixin._parameter_constraints)
+    assert common <= set(inspect.signature(cls.__init__).parameters)
+    assert common <= set(cls._parameter_constraints)
+    for name in common:
+        assert f"\n    {name} : " in cls.__doc__

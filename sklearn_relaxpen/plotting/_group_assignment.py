@@ -3,29 +3,9 @@
 """Learned feature-to-group assignment beside an oracle (paper Figure 1)."""
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from ..utils._groups import group_assignment_accuracy, match_group_columns
 from ._common import _check_fitted_with, _estimator_name, _new_axes
-
-
-def _match_columns(assignment, oracle):
-    """Best column permutation of ``assignment`` for ``oracle`` (max overlap).
-
-    Returns ``(permutation, aligned)``: ``assignment[:, permutation]`` puts each
-    learned group under the oracle group it overlaps most (Hungarian
-    algorithm), unmatched learned groups last; ``aligned`` is the learned
-    assignment with the columns of ``oracle`` (unmatched learned groups
-    dropped), used for the accuracy.
-    """
-    overlap = assignment.T.astype(float) @ oracle.astype(float)
-    rows, cols = linear_sum_assignment(-overlap)
-    order = np.argsort(cols)
-    matched = rows[order]
-    unmatched = np.setdiff1d(np.arange(assignment.shape[1]), matched)
-    permutation = np.concatenate([matched, unmatched]).astype(int)
-    aligned = np.zeros(oracle.shape, dtype=bool)
-    aligned[:, cols] = assignment[:, rows]
-    return permutation, aligned
 
 
 class GroupAssignmentDisplay:
@@ -190,8 +170,8 @@ class GroupAssignmentDisplay:
                     "oracle must be 2-D with one row per feature of assignment "
                     f"({assignment.shape[0]}), got shape {oracle.shape}."
                 )
-            self.permutation_, aligned = _match_columns(assignment, oracle)
-            self.accuracy_ = float(np.mean(np.all(aligned == oracle, axis=1)))
+            self.permutation_, _ = match_group_columns(assignment, oracle)
+            self.accuracy_ = group_assignment_accuracy(assignment, oracle)
             panels["oracle"] = (oracle, "oracle")
         name = self.estimator_name if name is None else name
         title = name or "learned"

@@ -15,21 +15,20 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, clone
 from sklearn.model_selection import check_cv, train_test_split
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._core import Box, Budget, relax_and_penalize
-from ..utils._paths import set_path_attributes
-from ..utils._sklearn_api import Interval, RealNotInt, StrOptions
-
-try:  # imbalanced-learn registers ``fit_resample`` for metadata routing on import.
-    import imblearn.base  # noqa: F401
-    from imblearn.utils._tags import InputTags as _ImbInputTags
-    from imblearn.utils._tags import SamplerTags as _ImbSamplerTags
-    from imblearn.utils._tags import Tags as _ImbTags
-except ImportError:  # pragma: no cover - imbalanced-learn is optional
-    _ImbTags = None
+from .._base import _RelaxAndPenalizeMixin
+from .._core import Box, Budget
+from ..utils._sklearn_api import (
+    ImbInputTags,
+    ImbSamplerTags,
+    ImbTags,
+    Interval,
+    RealNotInt,
+    _safe_indexing,
+)
 
 
 class _FoldAveragedProblem:
@@ -61,32 +60,22 @@ class _FoldAveragedProblem:
         return total / k, grad / k, None
 
 
-class _BaseSampleSelector(BaseEstimator):
+class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
     """Base class: learn ``sample_mask_`` by relax and penalize.
 
-    Subclasses define ``_make_problem(X_train, y_train, X_val, y_val)``,
-    ``_initial_theta(n_candidates, budget)``, ``_validate_targets`` and the
-    class attributes ``_is_classification``.
+    Subclasses define ``_make_problem(X_train, y_train, X_val, y_val)`` and
+    may override ``_initial_theta(n_candidates, budget)``,
+    ``_validate_targets`` and the class attribute ``_is_classification``.
     """
 
     _parameter_constraints: dict = {
+        **_RelaxAndPenalizeMixin._parameter_constraints,
         "budget": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
-        "strategy": [StrOptions({"penalize", "round"})],
-        "optimizer": [StrOptions({"adam", "pgd", "frank_wolfe"})],
-        "eps_init": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "eps_decay": [Interval(Real, 0, 1, closed="neither")],
-        "max_stages": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, 0.5, closed="neither")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
     }
 
     _is_classification = False
@@ -100,14 +89,6 @@ class _BaseSampleSelector(BaseEstimator):
         if budget is None:
             return np.ones(n_candidates)
         return np.full(n_candidates, budget / n_candidates)
-
-    def _core_options(self):
-        """Extra keyword arguments for :func:`relax_and_penalize`."""
-        return {}
-
-    def _optimizer(self):
-        """The inner optimizer passed to the core (subclasses may resolve "auto")."""
-        return self.optimizer
 
     # -- validation ----------------------------------------------------------
     def _validate_X_y(self, X, y):
@@ -191,7 +172,7 @@ class _BaseSampleSelector(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------
     def _fit_selection(self, X, y, X_val, y_val):
-        """Validate, run relax and penalize, store the mask.
+        """Validate, build the problem, run the driver and store the mask.
 
         Returns ``(X, y)`` for the final estimator: the user's containers when
         they are dataframes / series (so column names and dtypes reach it),
@@ -203,59 +184,23 @@ class _BaseSampleSelector(BaseEstimator):
         y_out = y_in if hasattr(y_in, "iloc") else y
         y_enc = self._validate_targets(y)
         X_val, y_val = self._validate_val(X_val, y_val, y)
-        warm = self.warm_start and hasattr(self, "sample_mask_")
-        if not warm:
-            self._split_seed = check_random_state(self.random_state).randint(
-                np.iinfo(np.int32).max
-            )
-        rng = np.random.RandomState(self._split_seed)
         n = X.shape[0]
-
-        if X_val is not None:
-            candidates = np.arange(n)
-            y_val_enc = self._encode_val_targets(y_val)
-            problem = self._make_problem(X, y_enc, X_val, y_val_enc)
-            self.validation_mask_ = np.zeros(n, dtype=bool)
-        else:
-            candidates, folds = self._validation_plan(X, y, rng)
-            position = np.full(n, -1)
-            position[candidates] = np.arange(candidates.shape[0])
-            problems = [
-                self._make_problem(X[tr], y_enc[tr], X[va], y_enc[va])
-                for tr, va in folds
-            ]
-            problem = problems[0]
-            if len(folds) > 1 or not np.array_equal(folds[0][0], candidates):
-                problem = _FoldAveragedProblem(
-                    problems, [position[tr] for tr, _ in folds], candidates.shape[0]
-                )
-            self.validation_mask_ = position < 0
+        _, rng = self._split_rngs(reuse_seed=self._warm_start_available())
+        problem, candidates = self._selection_problem(X, y, y_enc, X_val, y_val, rng)
 
         n_candidates = candidates.shape[0]
         budget = self._resolve_budget(n_candidates)
         feasible_set = Box() if budget is None else Budget(budget)
         theta0 = self._initial_theta(n_candidates, budget)
-        eps_init = self.eps_init
-        if warm and self.theta_relaxed_.shape[0] == n:
-            theta0 = self.theta_relaxed_[candidates]
-            if self.strategy == "penalize" and np.isfinite(self.eps_path_[-1]):
-                eps_init = float(self.eps_path_[-1])
-
-        result = relax_and_penalize(
+        previous = self._warm_start_point((n,))
+        if previous is not None:
+            theta0 = previous[candidates]
+        result = self._run(
             problem,
             theta0,
-            feasible_set=feasible_set,
-            strategy=self.strategy,
-            optimizer=self._optimizer(),
-            eps_init=eps_init,
-            eps_decay=self.eps_decay,
-            max_stages=self.max_stages,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            learning_rate=self.learning_rate,
+            feasible_set,
+            resume=previous is not None,
             random_state=rng,
-            verbose=self.verbose,
-            **self._core_options(),
         )
 
         self.budget_ = budget
@@ -266,9 +211,34 @@ class _BaseSampleSelector(BaseEstimator):
         self.theta_relaxed_ = np.full(n, np.nan)
         self.theta_relaxed_[candidates] = result.theta_relaxed
         self.val_loss_ = result.objective
-        self.converged_ = result.converged
-        set_path_attributes(self, result)
         return X_out, y_out
+
+    def _selection_problem(self, X, y, y_enc, X_val, y_val, rng):
+        """The upper-level problem over the candidate rows, and those rows.
+
+        With ``X_val`` every row is a candidate; else ``cv`` decides (a held-out
+        fraction, or folds whose objectives are averaged). Sets
+        ``validation_mask_``.
+        """
+        n = X.shape[0]
+        if X_val is not None:
+            y_val_enc = self._encode_val_targets(y_val)
+            problem = self._make_problem(X, y_enc, X_val, y_val_enc)
+            self.validation_mask_ = np.zeros(n, dtype=bool)
+            return problem, np.arange(n)
+        candidates, folds = self._validation_plan(X, y, rng)
+        position = np.full(n, -1)
+        position[candidates] = np.arange(candidates.shape[0])
+        problems = [
+            self._make_problem(X[tr], y_enc[tr], X[va], y_enc[va]) for tr, va in folds
+        ]
+        problem = problems[0]
+        if len(folds) > 1 or not np.array_equal(folds[0][0], candidates):
+            problem = _FoldAveragedProblem(
+                problems, [position[tr] for tr, _ in folds], candidates.shape[0]
+            )
+        self.validation_mask_ = position < 0
+        return problem, candidates
 
     def _validate_targets(self, y):
         """Targets as the problem sees them (regression: float, 1-D or 2-D)."""
@@ -459,18 +429,18 @@ class _SelectionSamplerMixin(OneToOneFeatureMixin):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if _ImbTags is None:  # pragma: no cover
+        if ImbTags is None:  # pragma: no cover
             tags.estimator_type = "sampler"
             return tags
-        imb = _ImbTags(
+        imb = ImbTags(
             estimator_type="sampler",
             target_tags=tags.target_tags,
             transformer_tags=None,
             regressor_tags=None,
             classifier_tags=None,
-            sampler_tags=_ImbSamplerTags(sample_indices=True),
+            sampler_tags=ImbSamplerTags(sample_indices=True),
         )
-        imb.input_tags = _ImbInputTags()
+        imb.input_tags = ImbInputTags()
         imb.input_tags.dataframe = True
         imb.input_tags.sparse = False
         imb.input_tags.allow_nan = False

@@ -7,6 +7,7 @@ from numbers import Real
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.linear_model import Ridge
 
+from .._base import document_estimator
 from .._bilevel.ridge_selection import RidgeSelectionProblem
 from ..utils._sklearn_api import HasMethods, Interval, _fit_context
 from ._base import (
@@ -15,7 +16,11 @@ from ._base import (
     _SelectionSamplerMixin,
 )
 
-_COMMON_PARAMS_DOC = """
+_PARAMETERS_DOC = """
+    estimator : estimator object, default=None
+        Final model fitted on the kept rows. None means
+        ``Ridge(alpha=alpha, fit_intercept=fit_intercept)``, the lower-level
+        model itself.
     budget : int or float, default=0.1
         Number of training rows to keep (int >= 1), or a fraction in (0, 1)
         of the candidate rows (rounded, at least 1). With
@@ -27,39 +32,11 @@ _COMMON_PARAMS_DOC = """
         the data term over the m training rows, so its ``s`` is ``alpha / m``.
     fit_intercept : bool, default=True
         Whether the lower-level ridge has an (unpenalized) intercept.
-    strategy : {"penalize", "round"}, default="penalize"
-        ``"penalize"`` is relax and penalize (paper Algorithm 1);
-        ``"round"`` relaxes, optimizes without penalty and keeps the
-        ``budget`` largest weights (the relax-and-round baseline).
-    optimizer : {"adam", "pgd", "frank_wolfe"}, default="pgd"
-        Upper-level solver of each stage; see :func:`relax_and_penalize`.
-    eps_init : "auto" or float, default="auto"
-        Initial penalty parameter; ``"auto"`` derives it from the gradient
-        scale at the start (see :func:`relax_and_penalize`).
-    eps_decay : float, default=0.2
-        Geometric decay of eps between stages, in (0, 1).
-    max_stages : int, default=10
-        Maximum number of penalty stages.
-    max_iter : int, default=100
-        Maximum upper-level iterations per stage.
-    tol : float, default=1e-3
-        Binarity tolerance on the infinity-norm distance to a feasible binary
-        point, in (0, 0.5).
-    learning_rate : float, default=0.05
-        Typical change of a row weight per iteration for ``"adam"``; first
-        trial step for ``"pgd"``.
     cv : int, float, cross-validation generator or iterable, default=5
         Where the validation loss comes from when ``X_val`` is not given: a
         float in (0, 1) holds out that fraction of the rows (they are then
         never selected); an int or splitter averages the validation loss over
         the folds (every row is a candidate).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the internal validation split.
-    verbose : int, default=0
-        Prints one line per penalty stage when >= 1.
-    warm_start : bool, default=False
-        When True and already fitted, continue from the previous relaxed
-        weights and last eps, with the same validation split.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -80,23 +57,9 @@ _COMMON_ATTRIBUTES_DOC = """
         Upper-level objective (half mean squared validation error) at the
         selected rows.
     converged_ : bool
-        Whether the weights became binary within ``tol``.
-    n_iter_ : int
-        Total upper-level iterations.
-    eps_path_ : ndarray
-        Penalty parameter eps of each stage.
-    objective_path_ : ndarray
-        Validation objective at the end of each stage.
-    penalty_path_ : ndarray
-        Penalty phi at the end of each stage.
-    dist_path_ : ndarray
-        Infinity-norm distance to the binary set at the end of each stage.
-    n_iter_path_ : ndarray of int
-        Iterations per stage.
-    objective_history_ : ndarray
-        Validation objective at every upper-level iteration.
-    time_history_ : ndarray
-        Cumulative wall time in seconds at every upper-level iteration.
+        Whether the weights became binary within ``tol`` (for
+        ``strategy="round"``: whether the relaxed stage converged).
+    %(path_attributes)s
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -142,16 +105,14 @@ class BilevelDataDistiller(
 
     Parameters
     ----------
-    estimator : estimator object, default=None
-        Final model fitted on the kept rows. None means
-        ``Ridge(alpha=alpha, fit_intercept=fit_intercept)``, the lower-level
-        model itself.
-    %(common_params)s
+    %(parameters)s
+
     Attributes
     ----------
     estimator_ : estimator object
         The final estimator fitted on the kept rows.
     %(common_attributes)s
+
     See Also
     --------
     DataDistillationSampler : The same selection as an imbalanced-learn sampler.
@@ -203,7 +164,7 @@ class BilevelDataDistiller(
         max_stages=10,
         max_iter=100,
         tol=1e-3,
-        learning_rate=0.05,
+        learning_rate=None,
         cv=5,
         random_state=None,
         verbose=0,
@@ -264,10 +225,12 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
 
     Parameters
     ----------
-    %(common_params)s
+    %(parameters)s
+
     Attributes
     ----------
     %(common_attributes)s
+
     See Also
     --------
     BilevelDataDistiller : The same selection with a final estimator.
@@ -302,7 +265,7 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         max_stages=10,
         max_iter=100,
         tol=1e-3,
-        learning_rate=0.05,
+        learning_rate=None,
         cv=5,
         random_state=None,
         verbose=0,
@@ -348,11 +311,5 @@ class DataDistillationSampler(_SelectionSamplerMixin, _BaseDistiller, BaseEstima
         return self
 
 
-def _fill_docstring(cls):
-    cls.__doc__ = cls.__doc__.replace(
-        "    %(common_params)s\n", _COMMON_PARAMS_DOC.lstrip("\n") + "\n"
-    ).replace("    %(common_attributes)s\n", _COMMON_ATTRIBUTES_DOC.lstrip("\n") + "\n")
-
-
-_fill_docstring(BilevelDataDistiller)
-_fill_docstring(DataDistillationSampler)
+for _cls in (BilevelDataDistiller, DataDistillationSampler):
+    document_estimator(_cls, _PARAMETERS_DOC, common_attributes=_COMMON_ATTRIBUTES_DOC)

@@ -13,6 +13,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from threadpoolctl import threadpool_limits
 
+from .._base import document_estimator
 from .._bilevel.logistic_cleaning import LogisticCleaningProblem
 from ..utils._sklearn_api import HasMethods, Interval, StrOptions, _fit_context
 from ._base import (
@@ -28,7 +29,10 @@ __all__ = ["HyperCleaner", "HyperCleaningSampler"]
 # slower on a loaded machine), so the selection runs single-threaded.
 _SINGLE_THREAD_MAX_SIZE = 2_000_000
 
-_COMMON_PARAMS_DOC = """
+_PARAMETERS_DOC = """
+    estimator : classifier object, default=None
+        Final classifier fitted on the kept rows. None means
+        ``LogisticRegression(C=C)``, the lower-level model itself.
     C : float, default=1.0
         Inverse L2 regularization strength of the lower-level logistic
         regression (> 0), as in :class:`~sklearn.linear_model.LogisticRegression`.
@@ -38,46 +42,31 @@ _COMMON_PARAMS_DOC = """
         int >= 1 or a fraction in (0, 1) of the candidate rows: keep exactly
         that many rows (feasible set ``{theta in [0, 1]^n : sum theta =
         budget}``), useful when the noise rate is known.
-    hypergradient : {"implicit", "zeroth_order"}, default="implicit"
-        ``"implicit"``: the exact hypergradient by implicit differentiation
-        of the lower-level optimality condition (one adjoint linear solve per
-        upper iteration). ``"zeroth_order"``: the thesis method (Algorithm
-        3.2): i-RDSA estimates from ``n_directions`` Gaussian directions of a
-        lower level trained for ``n_inner_iter`` iterations, averaged across
+    hypergradient : {"exact", "zeroth_order"}, default="exact"
+        ``"exact"``: the hypergradient by implicit differentiation of the
+        lower-level optimality condition (one adjoint linear solve per upper
+        iteration). ``"zeroth_order"``: the thesis method (Algorithm 3.2):
+        i-RDSA estimates from ``n_directions`` Gaussian directions of a lower
+        level trained for ``n_inner_iter`` iterations, averaged across
         iterations, with Frank-Wolfe steps.
-    strategy : {"penalize", "round"}, default="penalize"
-        ``"penalize"`` is relax and penalize (paper Algorithm 1); ``"round"``
-        optimizes the relaxation without penalty and rounds at the end (the
-        relax-and-round baseline).
     optimizer : {"auto", "adam", "pgd", "frank_wolfe"}, default="auto"
         Upper-level solver of each stage (see :func:`relax_and_penalize`).
-        ``"auto"`` is ``"adam"`` for the implicit hypergradient and
+        ``"auto"`` is ``"adam"`` for the exact hypergradient and
         ``"frank_wolfe"`` (with gradient averaging) for the zeroth-order one.
-    eps_init : "auto" or float, default="auto"
-        Initial penalty parameter; ``"auto"`` derives it from the gradient
-        scale at the start.
-    eps_decay : float, default=0.2
-        Geometric decay of eps between stages, in (0, 1).
-    max_stages : int, default=10
-        Maximum number of penalty stages.
-    max_iter : int, default=50
-        Upper-level iterations per stage (at most, for ``"adam"`` and
-        ``"pgd"``; exactly, for the averaged Frank-Wolfe of the zeroth-order
-        method).
-    tol : float, default=1e-3
-        Binarity tolerance on the infinity-norm distance to a binary point,
-        in (0, 0.5).
-    learning_rate : float, default=0.1
-        Largest change of a row weight per iteration for ``"adam"``; first
-        trial step for ``"pgd"``.
-    n_directions : int, default=20
-        Number of Gaussian directions of the zeroth-order estimate.
-    smoothing : float, default=1e-3
-        Finite-difference step of the zeroth-order estimate.
+    learning_rate : float, default=None
+        Step size of the upper-level optimizer: for ``"adam"`` the typical
+        change of a coordinate per iteration, for ``"pgd"`` the change of the
+        largest coordinate at the first trial step of a stage; unused by
+        ``"frank_wolfe"``. None means 0.1.
+    n_directions : int, default=None
+        Number of Gaussian directions of the zeroth-order estimate. None
+        means 20.
+    smoothing : float, default=None
+        Finite-difference step of the zeroth-order estimate. None means 1e-3.
     n_inner_iter : int, default=10
         Number ``T`` of lower-level gradient-descent iterations behind each
         value of the zeroth-order method (from a fixed start, the model fitted
-        on all rows; step ``1 / L``). Unused by the implicit hypergradient,
+        on all rows; step ``1 / L``). Unused by the exact hypergradient,
         whose lower level is solved to high accuracy by Newton's method.
     cv : int, float, cross-validation generator or iterable, default=5
         Only used without a trusted set (``X_val``), which is not
@@ -87,13 +76,13 @@ _COMMON_PARAMS_DOC = """
     n_jobs : int, default=None
         Joblib workers for the independent lower-level solves of the
         zeroth-order estimate.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the zeroth-order directions and the internal validation split.
-    verbose : int, default=0
-        Prints one line per penalty stage when >= 1.
-    warm_start : bool, default=False
-        When True and already fitted, continue from the previous relaxed
-        weights and last eps.
+    include_trusted : bool, default=True
+        Whether the final estimator is trained on the kept rows *plus* the
+        trusted rows ``(X_val, y_val)``. They are clean labelled data, usually
+        the best rows there are, and the selection has already used them, so
+        they are no unbiased test set anyway. Set False to get exactly the
+        lower-level model (``estimator=None``) or to keep the trusted rows out
+        of the final model. Ignored without a trusted set.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -117,16 +106,9 @@ _COMMON_ATTRIBUTES_DOC = """
         Mean trusted-set log-loss of the lower-level model on the kept rows
         (with ``hypergradient="zeroth_order"``, of the truncated lower level).
     converged_ : bool
-        Whether the weights became binary within ``tol``.
-    n_iter_ : int
-        Total upper-level iterations.
-    eps_path_, objective_path_, penalty_path_, dist_path_ : ndarray
-        Per stage: eps, trusted-set loss, penalty and distance to the binary
-        set.
-    n_iter_path_ : ndarray of int
-        Iterations per stage.
-    objective_history_, time_history_ : ndarray
-        Trusted-set loss and cumulative wall time at every upper iteration.
+        Whether the weights became binary within ``tol`` (for
+        ``strategy="round"``: whether the relaxed stage converged).
+    %(path_attributes)s
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -152,7 +134,7 @@ _NOTES_DOC = """
     ``phi(theta) / eps``, ``phi(theta) = sum_i theta_i (1 - theta_i)``, for a
     geometrically decreasing ``eps`` until ``theta`` is binary.
 
-    The implicit hypergradient is
+    The exact hypergradient (implicit differentiation) is
     ``dG/dtheta_i = -grad_w l_i(w)^T H^{-1} grad_w G(w)`` at the lower-level
     solution, for all rows at once (one adjoint solve, by Cholesky or by
     Hessian-free conjugate gradient for many coefficients). The zeroth-order
@@ -226,10 +208,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
     _parameter_constraints: dict = {
         **_BaseSampleSelector._parameter_constraints,
         "C": [Interval(Real, 0, None, closed="neither")],
-        "hypergradient": [StrOptions({"implicit", "zeroth_order"})],
+        "hypergradient": [StrOptions({"exact", "zeroth_order"})],
         "optimizer": [StrOptions({"auto", "adam", "pgd", "frank_wolfe"})],
-        "n_directions": [Interval(Integral, 1, None, closed="left")],
-        "smoothing": [Interval(Real, 0, None, closed="neither")],
+        "n_directions": [Interval(Integral, 1, None, closed="left"), None],
+        "smoothing": [Interval(Real, 0, None, closed="neither"), None],
         "n_inner_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
@@ -269,7 +251,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             f"themselves (cv={self.cv!r}) and the cleaning quality depends on "
             "a trusted set. Pass fit(X, y, X_val=..., y_val=...) with clean rows.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return super()._validation_plan(X, y, rng)
 
@@ -289,20 +271,24 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             n_inner_iter=self.n_inner_iter if zeroth else None,
         )
 
+    # TODO(core-merge): learning_rate=None meant 0.1 here before the core took
+    # None; the core's default is 0.05 (a change of the default fit to decide).
+    _legacy_learning_rate = 0.1
+
     def _core_options(self):
-        if self.hypergradient == "implicit":
-            return {"hypergradient": "exact"}
-        return {
-            "hypergradient": "zeroth_order",
+        options = {
+            "hypergradient": self.hypergradient,
             "n_directions": self.n_directions,
             "smoothing": self.smoothing,
-            "n_jobs": self.n_jobs,
         }
+        if self.hypergradient == "zeroth_order":
+            options["n_jobs"] = self.n_jobs
+        return options
 
-    def _optimizer(self):
+    def _resolved_optimizer(self):
         if self.optimizer != "auto":
             return self.optimizer
-        return "adam" if self.hypergradient == "implicit" else "frank_wolfe"
+        return "adam" if self.hypergradient == "exact" else "frank_wolfe"
 
     def _fit_selection(self, X, y, X_val, y_val):
         small = _n_entries(X) <= _SINGLE_THREAD_MAX_SIZE
@@ -330,17 +316,7 @@ class HyperCleaner(
 
     Parameters
     ----------
-    estimator : classifier object, default=None
-        Final classifier fitted on the kept rows. None means
-        ``LogisticRegression(C=C)``, the lower-level model itself.
-    %(common_params)s
-    include_trusted : bool, default=True
-        Whether the final estimator is trained on the kept rows *plus* the
-        trusted rows ``(X_val, y_val)``. They are clean labelled data, usually
-        the best rows there are, and the selection has already used them, so
-        they are no unbiased test set anyway. Set False to get exactly the
-        lower-level model (``estimator=None``) or to keep the trusted rows out
-        of the final model. Ignored without a trusted set.
+    %(parameters)s
 
     Attributes
     ----------
@@ -394,7 +370,7 @@ class HyperCleaner(
         *,
         C=1.0,
         budget=None,
-        hypergradient="implicit",
+        hypergradient="exact",
         strategy="penalize",
         optimizer="auto",
         eps_init="auto",
@@ -402,9 +378,9 @@ class HyperCleaner(
         max_stages=10,
         max_iter=50,
         tol=1e-3,
-        learning_rate=0.1,
-        n_directions=20,
-        smoothing=1e-3,
+        learning_rate=None,
+        n_directions=None,
+        smoothing=None,
         n_inner_iter=10,
         cv=5,
         n_jobs=None,
@@ -492,7 +468,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
 
     Parameters
     ----------
-    %(common_params)s
+    %(parameters)s
 
     Attributes
     ----------
@@ -533,7 +509,7 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         *,
         C=1.0,
         budget=None,
-        hypergradient="implicit",
+        hypergradient="exact",
         strategy="penalize",
         optimizer="auto",
         eps_init="auto",
@@ -541,9 +517,9 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         max_stages=10,
         max_iter=50,
         tol=1e-3,
-        learning_rate=0.1,
-        n_directions=20,
-        smoothing=1e-3,
+        learning_rate=None,
+        n_directions=None,
+        smoothing=None,
         n_inner_iter=10,
         cv=5,
         n_jobs=None,
@@ -596,17 +572,11 @@ class HyperCleaningSampler(_SelectionSamplerMixin, _BaseHyperCleaner, BaseEstima
         return self
 
 
-def _fill_docstring(cls):
-    doc = cls.__doc__
-    for key, text in (
-        ("common_params", _COMMON_PARAMS_DOC),
-        ("common_attributes", _COMMON_ATTRIBUTES_DOC),
-    ):
-        doc = doc.replace(f"    %({key})s\n", text.lstrip("\n"))
-    for key, text in (("notes", _NOTES_DOC), ("references", _REFERENCES_DOC)):
-        doc = doc.replace(f"    %({key})s\n", text.lstrip("\n"))
-    cls.__doc__ = doc
-
-
-_fill_docstring(HyperCleaner)
-_fill_docstring(HyperCleaningSampler)
+for _cls in (HyperCleaner, HyperCleaningSampler):
+    document_estimator(
+        _cls,
+        _PARAMETERS_DOC,
+        common_attributes=_COMMON_ATTRIBUTES_DOC,
+        notes=_NOTES_DOC,
+        references=_REFERENCES_DOC,
+    )

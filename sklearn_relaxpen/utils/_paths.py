@@ -1,18 +1,12 @@
 # Authors: The sklearn_relaxpen developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Fitted attributes that every estimator copies from the solver's result."""
+"""Fitted path attributes for estimators not yet on the driver.
 
-# result field -> fitted attribute (the common vocabulary of DESIGN.md)
-_PATH_ATTRIBUTES = {
-    "n_iter": "n_iter_",
-    "eps_path": "eps_path_",
-    "objective_path": "objective_path_",
-    "penalty_path": "penalty_path_",
-    "dist_path": "dist_path_",
-    "n_iter_path": "n_iter_path_",
-    "objective_history": "objective_history_",
-    "time_history": "time_history_",
-}
+The driver (:class:`sklearn_relaxpen._base._RelaxAndPenalizeMixin`) stores them
+itself. Delete this module once ``GroupStructureLassoCV`` runs on the driver.
+"""
+
+from .._base import _PATH_ATTRIBUTES
 
 
 def set_path_attributes(estimator, result):

@@ -13,17 +13,11 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_relaxpen.datasets import make_group_structure_regression
 from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
 
 FAST = dict(max_stages=3, max_iter=10, random_state=0)
-
-
-@parametrize_with_checks([GroupStructureLassoCV(**FAST)])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

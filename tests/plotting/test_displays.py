@@ -254,28 +254,3 @@ def test_displays_without_matplotlib(monkeypatch):
     display = SampleMaskDisplay(np.array([0.2, 0.9]), np.array([False, True]))
     with pytest.raises(ImportError, match="pip install"):
         display.plot()
-
-
-# ---------------------------------------------------------------- docstrings
-@pytest.mark.parametrize(
-    "qualname",
-    [
-        f"sklearn_relaxpen.plotting.{cls}{member}"
-        for cls in (
-            "RelaxationPathDisplay",
-            "GroupAssignmentDisplay",
-            "SampleMaskDisplay",
-        )
-        for member in ("", ".plot", ".from_estimator")
-    ]
-    + ["sklearn_relaxpen.plotting.RelaxationPathDisplay.from_result"],
-)
-def test_display_docstrings(qualname):
-    validate = pytest.importorskip("numpydoc.validate").validate
-    ignored = {"GL08", "ES01", "SA01", "EX01", "RT02", "SS05"}
-    errors = [
-        f"{code}: {msg}"
-        for code, msg in validate(qualname)["errors"]
-        if code not in ignored
-    ]
-    assert not errors, f"{qualname}:\n" + "\n".join(errors)
