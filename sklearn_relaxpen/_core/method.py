@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 
 from .optimizers import OPTIMIZERS
 from .penalty import auto_eps_init, eps_schedule, penalty, penalty_grad
+from .polish import PolishResult, polish_binary
 from .zeroth_order import IRDSAGradient
 
 
@@ -53,6 +54,9 @@ class RelaxAndPenalizeResult:
         Cumulative wall time in seconds at every upper-level iteration.
     message : str
         How the run ended.
+    polish : PolishResult or None
+        Record of the binary local search run after the path (None when
+        ``polish=False``); ``objective`` is then G after the polish.
     """
 
     theta: np.ndarray
@@ -69,6 +73,16 @@ class RelaxAndPenalizeResult:
     objective_history: np.ndarray = field(repr=False)
     time_history: np.ndarray = field(repr=False)
     message: str = ""
+    polish: PolishResult | None = None
+
+
+class LooseRelaxationWarning(UserWarning):
+    """Rounding the relaxed optimum raised the upper-level objective a lot.
+
+    Emitted by ``strategy="round"`` when ``G(rounded) - G(relaxed) >
+    0.5 * |G(relaxed)|`` (and more than ``1e-8 * max(1, |G(relaxed)|)``): the
+    relaxation is loose there, its optimum says little about binary points.
+    """
 
 
 class _PenalizedObjective:
@@ -137,6 +151,8 @@ def relax_and_penalize(
     n_jobs=None,
     random_state=None,
     verbose=0,
+    polish=True,
+    max_polish_evals=None,
 ):
     """Solve a mixed-binary bilevel problem by relax and penalize.
 
@@ -214,7 +230,24 @@ def relax_and_penalize(
     random_state : int, RandomState instance or None, default=None
         Seeds the zeroth-order directions.
     verbose : int, default=0
-        0 is silent, 1 prints one line per stage.
+        0 is silent, 1 prints one line per stage (and one for the polish).
+    polish : bool, default=True
+        Run a binary local search from the binary point (after the path, or
+        after the rounding for ``strategy="round"``): repeatedly take the
+        best improving single move (``Box``: flip one entry; ``Budget``: swap
+        one 1 out and one 0 in, staying within the budget; ``RowSimplex``:
+        move one row's 1 to another column), screening the moves by the
+        first-order change the hypergradient predicts and verifying them
+        exactly, by ``problem.evaluate_moves(theta, lam, moves)`` when the
+        problem has it, else by ``problem.value``. It stops when no move
+        lowers G (``result.polish.certified`` is then True) or when
+        ``max_polish_evals`` is spent. ``lam`` stays fixed during the polish.
+        See :mod:`sklearn_relaxpen._core.polish`.
+    max_polish_evals : int, default=None
+        Budget of exact move evaluations of the polish. None: as many as the
+        path's gradient evaluations (at least 20), times the size of theta
+        when the problem has a batched ``evaluate_moves`` (whose moves cost
+        about ``1 / theta.size`` of a full evaluation each).
 
     Returns
     -------
@@ -228,6 +261,9 @@ def relax_and_penalize(
         ``tol`` from the binary set after ``max_stages`` stages (it is then
         rounded to the nearest feasible binary point); with
         ``strategy="round"``, when the relaxed stage did not converge.
+    LooseRelaxationWarning
+        With ``strategy="round"``, when rounding raises G by more than half
+        of the relaxed optimum's G (the message gives both values).
 
     References
     ----------
@@ -267,6 +303,10 @@ def relax_and_penalize(
     _check_real("learning_rate", learning_rate, 0, None)
     _check_real("n_directions", n_directions, 0, None, integer=True)
     _check_real("smoothing", smoothing, 0, None)
+    if not isinstance(polish, (bool, np.bool_)):
+        raise TypeError(f"polish must be a bool, got {polish!r}.")
+    if max_polish_evals is not None:
+        _check_real("max_polish_evals", max_polish_evals, 0, None, integer=True)
 
     theta = feasible_set.project(np.array(theta0, dtype=float))
     lam = None
@@ -361,6 +401,27 @@ def relax_and_penalize(
         )
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
 
+    objective = _objective_value(problem, binary, lam)
+    rounded_objective = objective
+    polish_record = None
+    if polish:
+        if max_polish_evals is None:
+            max_polish_evals = max(20, len(history))
+            if hasattr(problem, "evaluate_moves"):
+                max_polish_evals *= binary.size
+        binary, objective, polish_record = polish_binary(
+            problem, binary, lam, feasible_set=feasible_set, max_evals=max_polish_evals
+        )
+        if verbose:
+            print(
+                f"[relax_and_penalize] polish: {polish_record.n_moves} move(s), "
+                f"G {polish_record.objective_before:.6g} -> {objective:.6g}, "
+                f"{polish_record.n_evaluations} exact evaluations, "
+                f"certified={polish_record.certified}, {polish_record.time:.2f}s"
+            )
+    if strategy == "round":
+        _warn_if_loose(records[-1][1], rounded_objective, polish_record)
+
     eps_path, obj_path, pen_path, dist_path, iter_path = (
         np.array(col) for col in zip(*records)
     )
@@ -369,7 +430,7 @@ def relax_and_penalize(
         theta=binary,
         theta_relaxed=theta,
         lam=lam,
-        objective=_objective_value(problem, binary, lam),
+        objective=objective,
         converged=bool(converged),
         n_iter=int(iter_path.sum()),
         eps_path=eps_path.astype(float),
@@ -380,4 +441,24 @@ def relax_and_penalize(
         objective_history=hist[:, 0],
         time_history=hist[:, 1],
         message=message,
+        polish=polish_record,
+    )
+
+
+def _warn_if_loose(relaxed, rounded, polish_record):
+    """LooseRelaxationWarning when rounding raised G far above the relaxed G."""
+    rise = rounded - relaxed
+    if rise <= 0.5 * abs(relaxed) or rise <= 1e-8 * max(1.0, abs(relaxed)):
+        return
+    ratio = f" ({rounded / relaxed:.3g} times)" if relaxed > 0 else ""
+    after = ""
+    if polish_record is not None:
+        after = f"; the polish then brought it to {polish_record.objective_after:.6g}"
+    warnings.warn(
+        f"rounding raised the validation loss (upper-level objective G) from "
+        f"{relaxed:.6g} at the relaxed optimum to {rounded:.6g}{ratio}: the "
+        f"relaxation is loose here{after}. strategy='penalize' follows a path "
+        "into the binary set instead of rounding.",
+        LooseRelaxationWarning,
+        stacklevel=3,
     )

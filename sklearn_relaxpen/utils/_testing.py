@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._bilevel.ridge_selection import RidgeSelectionProblem
-from .._core import Budget, relax_and_penalize
+from .._core import Budget, LooseRelaxationWarning, relax_and_penalize
 
 # (n_features, budget, noise) of the brute-force families: select `budget` of 12
 # rows for a ridge with `n_features` features.
@@ -54,23 +54,30 @@ def random_ridge_selection(seed, m=12, d=3, noise="heteroscedastic"):
     return RidgeSelectionProblem(X, y, X_val, y_val, alpha=0.5)
 
 
-def brute_force_runs(n_features, k, noise, n_seeds, m=12, **options):
+def brute_force_runs(
+    n_features, k, noise, n_seeds, m=12, *, polish=False, strategies=None, **options
+):
     """Yield ``(strategy, result, best objective, problem)`` over seeded problems.
 
     Each problem selects ``k`` of ``m`` rows; ``best`` comes from enumerating
-    every feasible subset. ``options`` go to :func:`relax_and_penalize`.
+    every feasible subset. ``polish`` (False by default: the paths alone are
+    compared) and ``options`` go to :func:`relax_and_penalize`; ``strategies``
+    defaults to ``("penalize", "round")``.
     """
+    strategies = ("penalize", "round") if strategies is None else strategies
     for seed in range(n_seeds):
         problem = random_ridge_selection(seed, m=m, d=n_features, noise=noise)
         best = enumerate_best_subset(problem, m, k)
-        for strategy in ("penalize", "round"):
+        for strategy in strategies:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", LooseRelaxationWarning)
                 res = relax_and_penalize(
                     problem,
                     np.full(m, k / m),
                     feasible_set=Budget(k),
                     strategy=strategy,
+                    polish=polish,
                     **options,
                 )
             yield strategy, res, best, problem
