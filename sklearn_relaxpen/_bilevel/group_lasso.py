@@ -64,13 +64,17 @@ zero in this first-order expansion (an approximation). All other partial
 derivatives vanish.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 from .group_solver import (
     _NORM_FLOOR,
     _neg_grad,
     _Reduced,
+    batched_solve,
     free_mask,
     group_sq_norms,
     qmul,
@@ -165,7 +169,7 @@ def chunk_value_and_grad(
     # Adjoint H a = grad_C on the free features (the reduced Hessian).
     red = _Reduced(gram, s, free_mask(zero, support))
     _, H, _, _ = red.hessian(red.gather(W), alpha, eta, ~zero)
-    a_r = np.linalg.solve(H, red.gather(grad_C)[:, :, None])[:, :, 0]
+    a_r = batched_solve(H, red.gather(grad_C))
     a = red.scatter(a_r, W.shape[1])
     nsq = group_sq_norms(W, s)
     inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
@@ -188,7 +192,8 @@ def chunk_value_and_grad(
 class GroupStructureProblem:
     """Upper-level objective of the group-structure problem, for the core.
 
-    Implements ``value_and_grad(theta, lam)`` and ``value(theta, lam)`` as
+    Implements ``value_and_grad(theta, lam)``, ``value(theta, lam)`` and the
+    batched move evaluator ``evaluate_moves(theta, lam, moves)`` as
     :func:`sklearn_relaxpen._core.relax_and_penalize` expects, with
     ``lam = [log alpha]`` (a log parametrization of the group-lasso
     strength). Keeps the lower-level solutions between calls as warm starts.
@@ -201,10 +206,12 @@ class GroupStructureProblem:
     eta : float
         Ridge term of the lower level.
     n_jobs : int or None
-        Joblib workers over chunks (any joblib backend, e.g. dask or ray,
-        through ``joblib.parallel_config``).
+        Threads over chunks (None or 1: sequential). The chunks are fixed, so
+        results do not depend on ``n_jobs``.
     tol : float
-        Lower-level Newton tolerance.
+        Lower-level Newton tolerance (relative decrement).
+    max_iter : int
+        Lower-level Newton steps per exact phase.
     refit_chunks : list of (TaskChunk, x_means, y_means), default=None
         Centred training data of every task on all its rows, for
         :meth:`refit`.
@@ -214,25 +221,44 @@ class GroupStructureProblem:
     alpha_max : float
         ``max_t ||X_t^T y_t||`` over the chunks: above it every task's
         solution is zero.
-    all_converged : bool
-        Whether every lower-level solve so far converged.
+    n_calls : int
+        Number of full passes over the tasks (``value`` or
+        ``value_and_grad``).
+    last_converged : bool
+        Whether every lower-level solve of the last full pass converged.
+    n_unconverged : int
+        Number of task solves that did not converge, over all passes.
     """
 
-    def __init__(self, chunks, eta, *, n_jobs=None, tol=1e-10, refit_chunks=None):
+    def __init__(
+        self, chunks, eta, *, n_jobs=None, tol=1e-10, max_iter=30, refit_chunks=None
+    ):
         self.chunks = chunks
         self.eta = eta
         self.n_jobs = n_jobs
         self.tol = tol
+        self.max_iter = max_iter
         self.refit_chunks = refit_chunks
         self.states = [None] * len(chunks)
-        self.all_converged = True
+        self.n_calls = 0
+        self.n_unconverged = 0
+        self.last_converged = True
+        self._point = None
         self.alpha_max = max(
             float(np.max(np.linalg.norm(chunk.gram().c, axis=1))) for chunk in chunks
         )
 
     @classmethod
     def from_tasks(
-        cls, folds, eta, *, fit_intercept=True, refit_tasks=None, n_jobs=None
+        cls,
+        folds,
+        eta,
+        *,
+        fit_intercept=True,
+        refit_tasks=None,
+        n_jobs=None,
+        tol=1e-10,
+        max_iter=30,
     ):
         """Centre, pad and chunk the tasks of every fold.
 
@@ -240,9 +266,8 @@ class GroupStructureProblem:
         ----------
         folds : list of TaskSet
             One :class:`~sklearn_relaxpen._bilevel.group_tasks.TaskSet` (with
-            validation rows) per fold. ``G`` is
-            the mean over folds and tasks of half the mean squared
-            validation residual.
+            validation rows) per fold. ``G`` is the mean over folds and tasks
+            of half the mean squared validation residual.
         eta : float
             Ridge term of the lower level.
         fit_intercept : bool, default=True
@@ -250,7 +275,11 @@ class GroupStructureProblem:
         refit_tasks : TaskSet, default=None
             All training rows of every task, for :meth:`refit`.
         n_jobs : int, default=None
-            Joblib workers over chunks.
+            Threads over chunks.
+        tol : float, default=1e-10
+            Lower-level Newton tolerance.
+        max_iter : int, default=30
+            Lower-level Newton steps per exact phase.
 
         Returns
         -------
@@ -266,7 +295,25 @@ class GroupStructureProblem:
         refit_chunks = None
         if refit_tasks is not None:
             refit_chunks = refit_tasks.chunks(fit_intercept)
-        return cls(chunks, eta, n_jobs=n_jobs, refit_chunks=refit_chunks)
+        return cls(
+            chunks,
+            eta,
+            n_jobs=n_jobs,
+            tol=tol,
+            max_iter=max_iter,
+            refit_chunks=refit_chunks,
+        )
+
+    def _map(self, function, items):
+        """``[function(item) for item in items]``, over threads if n_jobs > 1."""
+        if self.n_jobs in (None, 1) or len(items) == 1:
+            return [function(item) for item in items]
+        n_jobs = self.n_jobs if self.n_jobs > 0 else os.cpu_count() + 1 + self.n_jobs
+        n_jobs = max(1, min(n_jobs, len(items)))
+        # One BLAS thread per worker thread: no oversubscription.
+        with threadpool_limits(limits=1, user_api="blas"):
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                return list(pool.map(function, items))
 
     def refit(self, theta, alpha):
         """Lower level on all training rows (``refit_tasks``) at ``theta``.
@@ -275,44 +322,60 @@ class GroupStructureProblem:
         -------
         coef : ndarray of shape (T, P)
         intercept : ndarray of shape (T,)
-        converged : bool
+        n_unconverged : int
+            Number of tasks whose solve did not converge.
         """
         theta = np.asarray(theta, dtype=float)
-        coef, intercept, ok = [], [], True
-        for chunk, x_means, y_means in self.refit_chunks:
-            W, _, conv, _ = solve_lower(chunk.gram(), theta, alpha, self.eta)
-            ok &= bool(np.all(conv))
-            coef.append(W)
-            intercept.append(y_means - np.einsum("tp,tp->t", x_means, W))
-        return np.concatenate(coef), np.concatenate(intercept), ok
+
+        def solve(item):
+            chunk, x_means, y_means = item
+            W, _, conv, _ = solve_lower(
+                chunk.gram(),
+                theta,
+                alpha,
+                self.eta,
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+            return W, y_means - np.einsum("tp,tp->t", x_means, W), np.sum(~conv)
+
+        results = self._map(solve, self.refit_chunks)
+        coef = np.concatenate([r[0] for r in results])
+        intercept = np.concatenate([r[1] for r in results])
+        return coef, intercept, int(sum(r[2] for r in results))
 
     def _run(self, theta, lam, need_grad):
         theta = np.asarray(theta, dtype=float)
         alpha = float(np.exp(np.asarray(lam, dtype=float).ravel()[0]))
-        args = [
-            (chunk, theta, alpha, self.eta, state)
-            for chunk, state in zip(self.chunks, self.states)
-        ]
-        if self.n_jobs in (None, 1) or len(self.chunks) == 1:
-            results = [
-                chunk_value_and_grad(*arg, need_grad=need_grad, tol=self.tol)
-                for arg in args
-            ]
-        else:
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(chunk_value_and_grad)(*arg, need_grad=need_grad, tol=self.tol)
-                for arg in args
+
+        def solve(i):
+            return chunk_value_and_grad(
+                self.chunks[i],
+                theta,
+                alpha,
+                self.eta,
+                self.states[i],
+                need_grad=need_grad,
+                tol=self.tol,
+                max_iter=self.max_iter,
             )
+
+        results = self._map(solve, list(range(len(self.chunks))))
         value = 0.0
         grad_theta = np.zeros_like(theta) if need_grad else None
         grad_alpha = 0.0
+        n_bad = 0
         for i, (v, gt, ga, state, info) in enumerate(results):
             value += v
             if need_grad:
                 grad_theta += gt
                 grad_alpha += ga
             self.states[i] = state
-            self.all_converged &= bool(np.all(info["converged"]))
+            n_bad += int(np.sum(~info["converged"]))
+        self.n_calls += 1
+        self.n_unconverged += n_bad
+        self.last_converged = n_bad == 0
+        self._point = (theta.copy(), alpha, value)
         return value, grad_theta, alpha * grad_alpha
 
     def value_and_grad(self, theta, lam):
@@ -327,3 +390,98 @@ class GroupStructureProblem:
     def solutions(self):
         """Coefficients ``(T, P)`` of the last call, chunks concatenated."""
         return np.concatenate([state[0] for state in self.states], axis=0)
+
+    def evaluate_moves(self, theta, lam, moves):
+        """Exact ``G`` after each single move of a feature to another group.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (P, L)
+            A one-hot assignment.
+        lam : ndarray of shape (1,)
+            ``[log alpha]``.
+        moves : ndarray of shape (k, 2) of int
+            ``(feature, new group)`` pairs, each applied separately to
+            ``theta``.
+
+        Returns
+        -------
+        values : ndarray of shape (k,)
+
+        Notes
+        -----
+        A move of feature ``j`` from group ``o`` to group ``c`` changes only
+        these two groups. A task in which both are zero keeps its solution
+        when group ``c`` with feature ``j`` still passes its dual certificate
+        (``||u_c||^2 + g_j^2 <= alpha^2``, exact for one-hot rows), so only
+        the other tasks are re-solved, warm-started from their current
+        solution and zero groups.
+        """
+        theta = np.asarray(theta, dtype=float)
+        moves = np.asarray(moves, dtype=np.intp).reshape(-1, 2)
+        alpha = float(np.exp(np.asarray(lam, dtype=float).ravel()[0]))
+        point = self._point
+        if (
+            point is None
+            or point[1] != alpha
+            or not np.array_equal(point[0], theta)
+            or any(state is None for state in self.states)
+        ):
+            self.value(theta, lam)
+        base = self._point[2]
+        old = np.argmax(theta, axis=1)[moves[:, 0]]
+
+        def delta(i):
+            return _chunk_move_deltas(
+                self.chunks[i],
+                self.states[i],
+                theta,
+                alpha,
+                self.eta,
+                moves,
+                old,
+                self.tol,
+                self.max_iter,
+            )
+
+        deltas = self._map(delta, list(range(len(self.chunks))))
+        return base + np.sum(deltas, axis=0)
+
+
+def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_iter):
+    """Change of one chunk's part of ``G`` under each move (see
+    :meth:`GroupStructureProblem.evaluate_moves`)."""
+    gram = chunk.gram()
+    W, zero = state
+    feature, new = moves[:, 0], moves[:, 1]
+    # Dual certificate of group `new` gaining `feature` where both are zero.
+    g = -(qmul(gram.Q, W) - gram.c + eta * W)
+    u2 = (g * g) @ (theta > 0)  # (T, L): ||g||^2 over each group's features
+    both_zero = zero[:, old] & zero[:, new]  # (T, k)
+    gain = u2[:, new] + g[:, feature] ** 2
+    keeps = both_zero & (np.sqrt(gain) <= alpha * (1 + 1e-6))
+    task, move = np.nonzero(~keeps)
+    out = np.zeros(moves.shape[0])
+    if task.size == 0:
+        return out
+    resid = _matvec(chunk.X_val, W) - chunk.y_val
+    current = chunk.weight_val * np.einsum("tn,tn->t", resid, resid)
+    for m in np.unique(move):
+        t = task[move == m]
+        moved = theta.copy()
+        moved[feature[m]] = 0.0
+        moved[feature[m], new[m]] = 1.0
+        W_new, _, _, _ = solve_lower(
+            gram.subset(t),
+            moved,
+            alpha,
+            eta,
+            W0=W[t],
+            zero0=zero[t],
+            tol=tol,
+            max_iter=max_iter,
+        )
+        X_val = chunk.X_val if chunk.X_val.ndim == 2 else chunk.X_val[t]
+        r = _matvec(X_val, W_new) - chunk.y_val[t]
+        out[m] = np.sum(chunk.weight_val[t] * np.einsum("tn,tn->t", r, r) - current[t])
+    return out

@@ -128,6 +128,21 @@ class _Reduced:
         return grad, H, grad_f, nsq
 
 
+def batched_solve(H, b):
+    """``H_t^{-1} b_t`` for every task; a singular ``H_t`` only affects its own
+    task (least squares), not the whole batch."""
+    try:
+        return np.linalg.solve(H, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        out = np.empty_like(b)
+        for t in range(b.shape[0]):
+            try:
+                out[t] = np.linalg.solve(H[t], b[t])
+            except np.linalg.LinAlgError:
+                out[t] = np.linalg.lstsq(H[t], b[t], rcond=None)[0]
+        return out
+
+
 def _newton(red, W, alpha, eta, active, mu, tol, max_iter):
     """Damped Newton on the reduced (smoothed if mu > 0) problem.
 
@@ -146,11 +161,15 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter):
         sub = None if todo.size == n_tasks else todo
         Wt, act, mut = W[todo], active[todo], mu[todo]
         grad, H, grad_f, nsq = red.hessian(Wt, alpha, eta, act, mut, sub)
-        try:
-            d = -np.linalg.solve(H, grad[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            d = -grad / np.maximum(np.einsum("tii->ti", H), _TINY)
+        d = -batched_solve(H, grad)
         gd = np.einsum("tp,tp->t", grad, d)
+        # H is positive definite in exact arithmetic; where rounding (a group
+        # norm near zero) makes the direction useless, take a scaled gradient.
+        ascent = ~(gd < 0) | ~np.isfinite(gd)
+        if ascent.any():
+            diag = np.abs(np.einsum("tii->ti", H[ascent]))
+            d[ascent] = -grad[ascent] / np.maximum(diag, _TINY)
+            gd[ascent] = np.einsum("tp,tp->t", grad[ascent], d[ascent])
         done = -gd <= 2.0 * tol * red.scale[todo]
         # Exact line search model: f is quadratic and each group norm is the
         # square root of a quadratic in the step t.
@@ -224,18 +243,25 @@ def kkt_violation(gram, W, s, support, alpha, eta, zero):
     weights = np.ones(zero.shape)
     u_norm = _certificate_norms(g, s, zero, weights)
     viol = zero & (u_norm > bound)
-    rows = np.flatnonzero(viol.any(axis=1))
+    # Only a feature pinned by several zero groups leaves a choice of split.
+    z = zero.astype(float)
+    n_pinning = z @ support.T if s.ndim == 2 else np.einsum("tl,tpl->tp", z, support)
+    rows = np.flatnonzero(viol.any(axis=1) & (n_pinning > 1).any(axis=1))
     if rows.size:
         s_r = s if s.ndim == 2 else s[rows]
         g_r, z_r, b_r = g[rows], zero[rows], bound[rows]
         w = weights[rows]
         for _ in range(50):
             u = _certificate_norms(g_r, s_r, z_r, w)
-            if not (z_r & (u > b_r)).any(axis=1).any():
+            open_rows = (z_r & (u > b_r)).any(axis=1)
+            if not open_rows.any():
                 break
             # Less load on the groups whose certificate is largest.
-            w = w * np.sqrt(alpha / np.maximum(u, _TINY))
-            w /= np.max(np.where(z_r, w, 0.0), axis=1, keepdims=True) + _TINY
+            step = np.sqrt(alpha / np.maximum(u, 1e-12 * alpha))
+            step = np.where(open_rows[:, None] & z_r, step, 1.0)
+            w = w * step
+            w /= np.max(np.where(z_r, w, 0.0), axis=1, keepdims=True)
+            w = np.where(z_r, np.maximum(w, 1e-12), 1.0)
         u = _certificate_norms(g_r, s_r, z_r, w)
         viol[rows] = z_r & (u > b_r)
     return viol
@@ -264,12 +290,12 @@ def _block_zero_test(gram, W, s, support, alpha, eta, zero):
     return ~zero & sup.any(axis=1) & (r <= alpha)
 
 
-def _smooth_path(red, Wr, alpha, eta, active, tol, powers):
+def _smooth_path(red, Wr, alpha, eta, active, tol, powers, max_iter=50):
     """Damped Newton on the smoothed reduced problem along decreasing mu."""
     n_steps = 0
     for power in powers:
         mu = red.wscale * 10.0**-power
-        Wr, _, k = _newton(red, Wr, alpha, eta, active, mu, tol, 50)
+        Wr, _, k = _newton(red, Wr, alpha, eta, active, mu, tol, max_iter)
         n_steps += k
     return Wr, n_steps
 
@@ -299,7 +325,7 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
             s_r, sup_r = _task_view(s_t, sup_t, rel)
             red = _Reduced(sub.subset(rel), s_r, free[rel])
             Wr, k = _smooth_path(
-                red, red.gather(Wt[rel]), alpha, eta, ~z[rel], tol, _MU_POWERS[1:]
+                red, red.gather(Wt[rel]), alpha, eta, ~z[rel], tol, (4, 8, 12), 20
             )
             n_steps += k
             Wt[rel] = red.scatter(Wr, n_features)

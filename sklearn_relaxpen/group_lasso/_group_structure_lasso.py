@@ -10,15 +10,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import ShuffleSplit, check_cv
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
+from .._base import _PATH_ATTRIBUTES, _RelaxAndPenalizeMixin, document_estimator
 from .._bilevel.group_lasso import GroupStructureProblem
 from .._bilevel.group_tasks import TaskSet
 from .._core import RowSimplex, relax_and_penalize
-from ..utils._paths import set_path_attributes
-from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
+from .._core.polish import polish_binary
+from ..utils._sklearn_api import Interval, RealNotInt, _fit_context
 
 __all__ = ["GroupStructureLassoCV"]
 
@@ -33,7 +32,7 @@ def _check_tasks(tasks, n_samples, name):
     return tasks
 
 
-class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
+class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimator):
     """Multi-task group lasso that learns the group partition and its strength.
 
     ``T`` regression tasks share an unknown partition of the ``P`` features
@@ -49,60 +48,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups ``L`` (at most ``n_features``). Groups that end up
-        empty are dropped from ``groups_``.
-    strategy : {"penalize", "round"}, default="penalize"
-        ``"penalize"``: relax and penalize. ``"round"``: solve the relaxed
-        problem without penalty and round each row of ``theta`` to its
-        largest entry (the baseline of the paper's tables).
-    eta : float, default=1e-3
-        Ridge term ``eta / 2 ||w||^2`` of the lower level (uniqueness).
-    alpha_init : float, default=None
-        Starting group-lasso strength. None means ``0.1 * alpha_max`` with
-        ``alpha_max = max_t ||X_t^T y_t||_2`` (above it every task is zero).
-    alpha_bounds : tuple of (float, float), default=None
-        Box for ``alpha``. None means ``(1e-4 * alpha_max, alpha_max)``.
-    fit_intercept : bool, default=True
-        Whether to fit one unpenalized intercept per task (by centering each
-        task's training rows).
-    cv : int, float, cross-validation generator or iterable, default=0.25
-        Where the validation error comes from when ``X_val`` is not given. A
-        float in (0, 1) holds out that fraction of each task's rows; an int
-        or a splitter gives K folds (applied to each task's rows) and the
-        validation error is averaged over folds and tasks.
-    optimizer : {"adam", "pgd", "frank_wolfe"}, default="adam"
-        Upper-level optimizer of each stage.
-    learning_rate : float, default=0.05
-        Step of the upper-level optimizer (for Adam: the largest move of a
-        coordinate of ``theta`` or of ``log(alpha)`` per iteration).
-    eps_init : "auto" or float, default="auto"
-        Initial penalty parameter.
-    eps_decay : float, default=0.2
-        Geometric decay of ``eps`` between stages.
-    max_stages : int, default=6
-        Maximum number of penalty stages.
-    max_iter : int, default=50
-        Upper-level iterations per stage (``"round"`` runs one stage of
-        ``max_stages * max_iter`` iterations).
-    tol : float, default=1e-3
-        Binarity tolerance on the distance of ``theta`` to a one-hot matrix.
-    n_jobs : int, default=None
-        Number of joblib workers over chunks of tasks. Tasks are independent
-        given ``(theta, alpha)``; any joblib backend (e.g. dask or ray, through
-        ``joblib.parallel_config``) can spread them over a cluster. Results do
-        not depend on ``n_jobs``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial ``theta`` and the ``cv`` split.
-    verbose : int, default=0
-        0 is silent, 1 prints one line per stage.
-    warm_start : bool, default=False
-        When True and already fitted with the same ``n_groups`` and number of
-        features, start from the previous ``theta_relaxed_`` and ``alpha_``
-        (and, after a ``"penalize"`` fit, its last ``eps``), with the same
-        ``cv`` split. Fitting ``strategy="round"`` first and then
-        ``strategy="penalize"`` with ``warm_start=True`` runs the penalty
-        stages from a converged relaxation.
+    %(parameters)s
 
     Attributes
     ----------
@@ -126,21 +72,23 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         Task labels (only when ``tasks`` is passed to ``fit``).
     n_tasks_ : int
         Number of tasks.
-    n_iter_ : int
-        Total number of upper-level iterations.
-    eps_path_, objective_path_, penalty_path_, dist_path_ : ndarray
-        Per stage: ``eps``, validation objective ``G``, penalty ``phi`` and
-        distance to the binary set at the end of the stage.
-    n_iter_path_ : ndarray of int
-        Iterations per stage.
-    objective_history_ : ndarray
-        ``G`` at every upper-level iteration.
-    time_history_ : ndarray
-        Cumulative wall time in seconds at every upper-level iteration.
+    %(path_attributes)s
     converged_ : bool
-        Whether ``theta`` became binary within ``tol`` (``"penalize"``) or the
-        relaxed stage converged (``"round"``), and every lower-level solve
-        converged.
+        Upper level: whether ``theta`` became binary within ``tol``
+        (``"penalize"``) or the relaxed stage converged (``"round"``).
+    lower_converged_ : bool
+        Lower level: whether every task's group-lasso solve converged in the
+        final refit and in the last pass over the tasks at the returned
+        assignment (intermediate solves that did not converge are counted in
+        ``n_lower_unconverged_``).
+    n_lower_unconverged_ : int
+        Number of task solves of the lower level that did not converge, over
+        the whole fit.
+    n_hypergradients_ : int
+        Number of full passes over the tasks (hypergradients and objective
+        values) during the fit, the polish excluded.
+    polish_ : PolishResult or None
+        Record of the binary local search (None when ``polish=False``).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -205,24 +153,19 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **_RelaxAndPenalizeMixin._parameter_constraints,
         "n_groups": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"penalize", "round"})],
         "eta": [Interval(Real, 0, None, closed="neither")],
         "alpha_init": [Interval(Real, 0, None, closed="neither"), None],
         "alpha_bounds": [tuple, None],
         "fit_intercept": ["boolean"],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
-        "optimizer": [StrOptions({"adam", "pgd", "frank_wolfe"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "eps_init": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "eps_decay": [Interval(Real, 0, 1, closed="neither")],
-        "max_stages": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, 0.5, closed="neither")],
+        "relaxed_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "polish": ["boolean"],
+        "max_polish_moves": [Interval(Integral, 0, None, closed="left")],
+        "lower_tol": [Interval(Real, 0, 1, closed="neither")],
+        "lower_max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -236,12 +179,17 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         fit_intercept=True,
         cv=0.25,
         optimizer="adam",
-        learning_rate=0.05,
+        learning_rate=None,
         eps_init="auto",
         eps_decay=0.2,
         max_stages=6,
-        max_iter=50,
+        max_iter=20,
+        relaxed_max_iter=100,
         tol=1e-3,
+        polish=True,
+        max_polish_moves=20,
+        lower_tol=1e-10,
+        lower_max_iter=30,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -260,7 +208,12 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         self.eps_decay = eps_decay
         self.max_stages = max_stages
         self.max_iter = max_iter
+        self.relaxed_max_iter = relaxed_max_iter
         self.tol = tol
+        self.polish = polish
+        self.max_polish_moves = max_polish_moves
+        self.lower_tol = lower_tol
+        self.lower_max_iter = lower_max_iter
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -418,15 +371,9 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             Y_val = None
 
         L = self.n_groups
-        warm = (
-            self.warm_start
-            and hasattr(self, "theta_relaxed_")
-            and self.theta_relaxed_.shape == (n_features, L)
-        )
-        rng = check_random_state(self.random_state)
-        # The split seed is drawn once and reused by warm starts (same split).
-        seed = self._split_seed if warm else rng.randint(np.iinfo(np.int32).max)
-        self._split_seed = seed
+        theta_prev = self._warm_start_point((n_features, L))
+        warm = theta_prev is not None
+        rng, split_rng = self._split_rngs(reuse_seed=warm)
         if tasks is None:  # shared design: the columns of Y are the tasks
             train = TaskSet(X, Y)
             val = None if X_val is None else TaskSet(X_val, Y_val)
@@ -437,45 +384,84 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
                 val = TaskSet(
                     [X_val[r] for r in rows_val], [Y_val[r, 0] for r in rows_val]
                 )
-        folds = self._folds(train, val, np.random.RandomState(seed))
         problem = GroupStructureProblem.from_tasks(
-            folds,
+            self._folds(train, val, split_rng),
             self.eta,
             fit_intercept=self.fit_intercept,
             refit_tasks=train,
             n_jobs=self.n_jobs,
+            tol=self.lower_tol,
+            max_iter=self.lower_max_iter,
         )
         alpha_max = max(problem.alpha_max, np.finfo(float).tiny * 1e10)
         low, high = self._alpha_box(alpha_max)
         alpha0 = self.alpha_init if self.alpha_init is not None else 0.1 * alpha_max
-        eps_init = self.eps_init
         if warm:
-            theta0, alpha0 = self.theta_relaxed_, self.alpha_
-            if self.strategy == "penalize" and np.isfinite(self.eps_path_[-1]):
-                eps_init = float(self.eps_path_[-1])
+            theta0, alpha0 = theta_prev, self.alpha_
         else:
             theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
-        alpha0 = float(np.clip(alpha0, low, high))
-        with threadpool_limits(limits=1, user_api="blas"):
-            res = relax_and_penalize(
-                problem,
-                theta0,
-                feasible_set=RowSimplex(),
-                lam0=np.array([np.log(alpha0)]),
-                lam_bounds=(np.log(low), np.log(high)),
-                strategy=self.strategy,
-                optimizer=self.optimizer,
-                eps_init=eps_init,
-                eps_decay=self.eps_decay,
-                max_stages=self.max_stages,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                learning_rate=self.learning_rate,
-                verbose=self.verbose,
+        lam0 = np.array([np.log(float(np.clip(alpha0, low, high)))])
+        lam_bounds = (np.log(low), np.log(high))
+
+        relaxed = None
+        if self.strategy == "penalize" and not warm and self.relaxed_max_iter > 0:
+            # Phase 1: the relaxation, solved close to stationarity, so that
+            # the penalty stages start from its information (the two-phase
+            # route); "auto" eps is then measured there.
+            kwargs = self._core_kwargs()
+            kwargs.update(
+                strategy="round", max_stages=1, max_iter=self.relaxed_max_iter
             )
-            self.alpha_ = float(np.exp(res.lam[0]))
-            theta = np.asarray(res.theta, dtype=float)
-            coef, intercept, refit_ok = problem.refit(theta, self.alpha_)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an iteration cap, not a failure
+                relaxed = relax_and_penalize(
+                    problem,
+                    theta0,
+                    feasible_set=RowSimplex(),
+                    lam0=lam0,
+                    lam_bounds=lam_bounds,
+                    **kwargs,
+                )
+            theta0, lam0 = relaxed.theta_relaxed, relaxed.lam
+        res = self._run(
+            problem,
+            theta0,
+            RowSimplex(),
+            resume=warm,
+            lam0=lam0,
+            lam_bounds=lam_bounds,
+        )
+        if relaxed is not None:
+            self._prepend_path(relaxed)
+        self.n_hypergradients_ = problem.n_calls
+        theta, lam = np.asarray(res.theta, dtype=float), res.lam
+        self.polish_ = None
+        if self.polish and self.max_polish_moves > 0:
+            theta, _, self.polish_ = polish_binary(
+                problem,
+                theta,
+                lam,
+                feasible_set=RowSimplex(),
+                max_evals=self.max_polish_moves * (theta.size + 2 * L),
+                first_batch=2 * L,
+            )
+        self.alpha_ = float(np.exp(lam[0]))
+        # The last pass over the tasks was at the returned assignment.
+        last_ok = problem.last_converged
+        coef, intercept, n_bad = problem.refit(theta, self.alpha_)
+        self.n_lower_unconverged_ = problem.n_unconverged + n_bad
+        self.lower_converged_ = bool(last_ok and n_bad == 0)
+        if not self.lower_converged_:
+            warnings.warn(
+                "The lower-level group-lasso solver did not converge for "
+                f"{problem.n_unconverged + n_bad} task solve(s) within "
+                f"lower_max_iter={self.lower_max_iter} Newton steps per phase "
+                f"(tolerance lower_tol={self.lower_tol:g}); the coefficients "
+                "and the hypergradient may be inaccurate. Increase "
+                "lower_max_iter, or increase lower_tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
 
         self.group_assignment_ = theta > 0.5
         self.theta_ = self.group_assignment_
@@ -483,21 +469,28 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             np.flatnonzero(col) for col in self.group_assignment_.T if col.any()
         ]
         self.theta_relaxed_ = np.asarray(res.theta_relaxed)
-        set_path_attributes(self, res)
-        lower_ok = problem.all_converged and refit_ok
-        if not lower_ok:
-            warnings.warn(
-                "The lower-level group-lasso solver did not converge for some "
-                "task; the hypergradient may be inaccurate.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.converged_ = bool(res.converged and lower_ok)
         if self._single:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
         else:
             self.coef_, self.intercept_ = coef, intercept
         return self
+
+    def _core_options(self):
+        # The polish runs after the path, with this estimator's own budget.
+        return {"polish": False}
+
+    def _prepend_path(self, relaxed):
+        """Put the relaxation phase in front of the fitted path attributes."""
+        offset = relaxed.time_history[-1] if relaxed.time_history.size else 0.0
+        for field, attribute in _PATH_ATTRIBUTES.items():
+            first, rest = getattr(relaxed, field), getattr(self, attribute)
+            if field == "n_iter":
+                value = first + rest
+            elif field == "time_history":
+                value = np.concatenate([first, rest + offset])
+            else:
+                value = np.concatenate([first, rest])
+            setattr(self, attribute, value)
 
     def _alpha_box(self, alpha_max):
         if self.alpha_bounds is None:
@@ -570,3 +563,54 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             :func:`~sklearn.metrics.r2_score` of ``self.predict(X, tasks)``.
         """
         return r2_score(y, self.predict(X, tasks=tasks), sample_weight=sample_weight)
+
+
+_PARAMETERS_DOC = """
+    n_groups : int, default={default}
+        Number of groups ``L`` (at most ``n_features``). Groups that end up
+        empty are dropped from ``groups_``.
+    eta : float, default={default}
+        Ridge term ``eta / 2 ||w||^2`` of the lower level (uniqueness).
+    alpha_init : float, default={default}
+        Starting group-lasso strength. None means ``0.1 * alpha_max`` with
+        ``alpha_max = max_t ||X_t^T y_t||_2`` (above it every task is zero).
+    alpha_bounds : tuple of (float, float), default={default}
+        Box for ``alpha``. None means ``(1e-4 * alpha_max, alpha_max)``.
+    fit_intercept : bool, default={default}
+        Whether to fit one unpenalized intercept per task (by centering each
+        task's training rows).
+    cv : int, float, cross-validation generator or iterable, default={default}
+        Where the validation error comes from when ``X_val`` is not given. A
+        float in (0, 1) holds out that fraction of each task's rows; an int
+        or a splitter gives K folds (applied to each task's rows) and the
+        validation error is averaged over folds and tasks.
+    relaxed_max_iter : int, default={default}
+        ``strategy="penalize"`` only: iterations of a first, unpenalized
+        phase that solves the relaxation (it stops earlier at stationarity);
+        the penalty stages then start from the relaxed solution, with
+        ``eps_init="auto"`` measured there. 0 starts the penalty stages at
+        once (the paper's single path). Not used by a warm start, which
+        continues the previous path.
+    polish : bool, default={default}
+        After the path (or the rounding), run a binary local search: move one
+        feature to another group while it lowers the validation objective
+        ``G``, the moves screened by the hypergradient and verified exactly
+        (see :func:`~sklearn_relaxpen._core.polish.polish_binary`).
+    max_polish_moves : int, default={default}
+        Budget of the polish, in accepted moves (each allows one
+        hypergradient and ``2 * n_groups`` exact move evaluations).
+    lower_tol : float, default={default}
+        Tolerance of the lower-level Newton solver: Newton decrement relative
+        to ``1/2 ||y_t||^2`` of each task.
+    lower_max_iter : int, default={default}
+        Newton steps of the lower-level solver per phase (between two
+        updates of the set of zero groups).
+    n_jobs : int, default={default}
+        Number of threads over chunks of tasks (``-1``: all cores). Tasks are
+        independent given ``(theta, alpha)`` and the chunks are fixed, so
+        results do not depend on ``n_jobs``. During the parallel sections
+        BLAS runs single-threaded; otherwise the BLAS thread setting of the
+        caller (e.g. ``threadpoolctl``) is respected.
+"""
+
+document_estimator(GroupStructureLassoCV, _PARAMETERS_DOC)

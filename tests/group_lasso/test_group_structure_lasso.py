@@ -183,7 +183,8 @@ def test_inputs_not_modified_and_reproducible(easy):
 
 def test_warm_start_continues_and_round_then_penalize(easy):
     kwargs = _fit_kwargs(easy)
-    est = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0)
+    plain = dict(relaxed_max_iter=0, polish=False)  # the paper's single path
+    est = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0, **plain)
     with pytest.warns(ConvergenceWarning):
         est.fit(easy.X_train, easy.y_train, **kwargs)
     last_eps, relaxed = est.eps_path_[-1], est.theta_relaxed_.copy()
@@ -192,7 +193,7 @@ def test_warm_start_continues_and_round_then_penalize(easy):
     assert est.eps_path_[0] == pytest.approx(last_eps)  # continued, not restarted
     assert est.dist_path_[-1] <= est.tol
     # a cold fit from the same seed does not see the first fit
-    cold = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0)
+    cold = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0, **plain)
     with pytest.warns(ConvergenceWarning):
         cold.fit(easy.X_train, easy.y_train, **kwargs)
     np.testing.assert_allclose(cold.theta_relaxed_, relaxed)
@@ -208,7 +209,7 @@ def test_warm_start_continues_and_round_then_penalize(easy):
     assert np.all(two_phase.group_assignment_.sum(axis=1) == 1)
     # "auto" eps was computed at the round fit's relaxed solution, not at the
     # random start of a cold penalize fit
-    cold_penalize = GroupStructureLassoCV(2, random_state=0)
+    cold_penalize = GroupStructureLassoCV(2, random_state=0, **plain)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         cold_penalize.fit(easy.X_train, easy.y_train, **kwargs)
