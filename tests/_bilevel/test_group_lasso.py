@@ -246,3 +246,84 @@ def test_from_tasks_shared_and_per_task_forms_agree():
     coef, intercept, _ = problem.refit(theta, 2.0)
     expected = 0.5 * np.mean((X @ coef.T + intercept - Y) ** 2)
     assert problem.value(theta, lam) == pytest.approx(expected, rel=1e-9)
+
+
+def _binary_problem(shared=False, seed=0):
+    rng = np.random.RandomState(seed)
+    labels = rng.randint(3, size=9)
+    chunks = [_problem(seed=s, shared=shared, labels=labels) for s in (seed, seed + 1)]
+    return GroupStructureProblem(chunks, ETA, tol=1e-14), np.eye(3)[labels]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_evaluate_moves_matches_fresh_solves(shared):
+    """Every single move of the binary assignment, evaluated in one batch with
+    warm-started solves of the affected tasks only, equals G computed by a
+    fresh problem (cold solves of every task) at the moved assignment."""
+    problem, theta = _binary_problem(shared)
+    lam = np.array([np.log(0.5)])
+    problem.value_and_grad(theta, lam)
+    moves = np.array(
+        [(k, c) for k in range(theta.shape[0]) for c in range(3) if theta[k, c] == 0]
+    )
+    values = problem.evaluate_moves(theta, lam, moves)
+    for (k, c), value in zip(moves, values):
+        moved = theta.copy()
+        moved[k] = 0.0
+        moved[k, c] = 1.0
+        fresh = GroupStructureProblem(problem.chunks, ETA, tol=1e-14)
+        assert value == pytest.approx(fresh.value(moved, lam), rel=1e-9, abs=1e-13)
+    # The evaluator does not move the problem's own state off theta.
+    assert problem.value(theta, lam) == pytest.approx(
+        GroupStructureProblem(problem.chunks, ETA, tol=1e-14).value(theta, lam),
+        rel=1e-12,
+    )
+
+
+def test_evaluate_moves_without_a_previous_call():
+    problem, theta = _binary_problem(seed=3)
+    lam = np.array([np.log(0.3)])
+    moved = theta.copy()
+    moved[0] = np.roll(theta[0], 1)
+    value = problem.evaluate_moves(theta, lam, np.array([[0, moved[0].argmax()]]))
+    fresh = GroupStructureProblem(problem.chunks, ETA, tol=1e-14)
+    assert value[0] == pytest.approx(fresh.value(moved, lam), rel=1e-9)
+
+
+def test_polish_never_worsens_G_and_is_verified():
+    """The core's binary local search on this problem, with its exact move
+    evaluator: G never increases and the returned G is the problem's value."""
+    from sklearn_relaxpen._core import RowSimplex
+    from sklearn_relaxpen._core.polish import polish_binary
+
+    problem, theta = _binary_problem(seed=5)
+    rng = np.random.RandomState(0)
+    start = np.eye(3)[rng.randint(3, size=9)]  # a poor assignment
+    lam = np.array([np.log(0.5)])
+    before = problem.value(start, lam)
+    theta_p, value, record = polish_binary(
+        problem, start, lam, feasible_set=RowSimplex(), max_evals=10**6
+    )
+    assert value <= before and record.objective_before == pytest.approx(before)
+    assert record.n_moves >= 1 and record.certified
+    fresh = GroupStructureProblem(problem.chunks, ETA, tol=1e-14)
+    assert fresh.value(theta_p, lam) == pytest.approx(value, rel=1e-9)
+    assert np.all(theta_p.sum(axis=1) == 1)
+
+
+def test_solver_handles_per_task_theta():
+    """A (T, P, L) theta (one assignment per task) gives, task by task, the
+    solution of the shared-theta solver."""
+    chunk = _problem(seed=4)
+    rng = np.random.RandomState(1)
+    thetas = rng.dirichlet(np.ones(3), size=(5, 9))
+    thetas[thetas < 0.15] = 0.0
+    thetas /= thetas.sum(axis=2, keepdims=True)
+    W, _, conv, _ = solve_lower(chunk.gram(), thetas, 0.7, ETA, tol=1e-14)
+    assert conv.all()
+    for t in range(5):
+        Wt, _, ct, _ = solve_lower(
+            chunk.gram().subset([t]), thetas[t], 0.7, ETA, tol=1e-14
+        )
+        assert ct.all()
+        np.testing.assert_allclose(W[t], Wt[0], atol=1e-9)
