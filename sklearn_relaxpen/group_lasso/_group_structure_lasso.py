@@ -22,6 +22,23 @@ from ..utils._sklearn_api import Interval, RealNotInt, _fit_context
 __all__ = ["GroupStructureLassoCV"]
 
 
+class _PassEvaluator:
+    """The problem seen by the polish: exact ``G`` by full warm-started passes.
+
+    Hides ``evaluate_moves`` so that the local search verifies each move by
+    one ``value`` pass and counts its budget in passes.
+    """
+
+    def __init__(self, problem):
+        self.problem = problem
+
+    def value(self, theta, lam):
+        return self.problem.value(theta, lam)
+
+    def value_and_grad(self, theta, lam):
+        return self.problem.value_and_grad(theta, lam)
+
+
 def _check_tasks(tasks, n_samples, name):
     tasks = check_array(tasks, ensure_2d=False, dtype=None, input_name=name)
     if tasks.ndim != 1 or tasks.shape[0] != n_samples:
@@ -187,7 +204,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         relaxed_max_iter=100,
         tol=1e-3,
         polish=True,
-        max_polish_moves=20,
+        max_polish_moves=5,
         lower_tol=1e-10,
         lower_max_iter=30,
         n_jobs=None,
@@ -437,12 +454,15 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         theta, lam = np.asarray(res.theta, dtype=float), res.lam
         self.polish_ = None
         if self.polish and self.max_polish_moves > 0:
+            # Moves are verified one warm-started pass each (the batched
+            # evaluate_moves costs as much per move here, and the search's
+            # budget then counts passes exactly).
             theta, _, self.polish_ = polish_binary(
-                problem,
+                _PassEvaluator(problem),
                 theta,
                 lam,
                 feasible_set=RowSimplex(),
-                max_evals=self.max_polish_moves * (theta.size + 2 * L),
+                max_evals=self.max_polish_moves * (2 * L + 1),
                 first_batch=2 * L,
             )
         self.alpha_ = float(np.exp(lam[0]))
@@ -597,8 +617,9 @@ _PARAMETERS_DOC = """
         ``G``, the moves screened by the hypergradient and verified exactly
         (see :func:`~sklearn_relaxpen._core.polish.polish_binary`).
     max_polish_moves : int, default={default}
-        Budget of the polish, in accepted moves (each allows one
-        hypergradient and ``2 * n_groups`` exact move evaluations).
+        Budget of the polish: ``max_polish_moves * (2 * n_groups + 1)``
+        passes over the tasks (one per exact move evaluation or
+        hypergradient), about that many accepted moves.
     lower_tol : float, default={default}
         Tolerance of the lower-level Newton solver: Newton decrement relative
         to ``1/2 ||y_t||^2`` of each task.
