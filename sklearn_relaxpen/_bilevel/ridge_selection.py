@@ -187,20 +187,12 @@ class RidgeSelectionProblem:
 
     def value(self, theta, lam=None):
         """Upper-level objective ``G(v)``."""
-        _, B = self._solve_lower(np.asarray(theta, dtype=float))
-        resid = self._validation_residual(B)
-        return 0.5 * float(np.sum(resid**2)) / resid.shape[0]
+        return self._upper_state(np.asarray(theta, dtype=float))["value"]
 
     def value_and_grad(self, theta, lam=None):
         """``G(v)``, the exact gradient ``dG/dv`` (shape (m,)) and ``None``."""
-        v = np.asarray(theta, dtype=float)
-        factor, B = self._solve_lower(v)
-        resid_val = self._validation_residual(B)
-        n_val = resid_val.shape[0]
-        value = 0.5 * float(np.sum(resid_val**2)) / n_val
-        adjoint = linalg.cho_solve(
-            factor, self._x1_val.T @ resid_val / n_val, check_finite=False
-        )
+        state = self._upper_state(np.asarray(theta, dtype=float))
+        value, B, adjoint = state["value"], state["B"], state["adjoint"]
         n_cols, n_out = B.shape
         both = np.hstack((B, adjoint))
         grad = np.empty(self._xy1.shape[0])
@@ -216,24 +208,27 @@ class RidgeSelectionProblem:
         state.pop("_cache", None)  # a per-point cache, not part of the problem
         return state
 
-    # -- exact evaluation of binary moves (used by the polish) ---------------
-    def _move_state(self, v):
-        """Cached lower-level state at v plus the validation-side quantities."""
+    def _upper_state(self, v):
+        """Cached lower-level state at v plus G, ``dG/dB`` and the adjoint."""
         state = self._lower_state(v)
         if "adjoint" not in state:
-            B = state["B"]
-            resid = self._validation_residual(B)
+            resid = self._validation_residual(state["B"])
             n_val = resid.shape[0]
             grad_B = self._x1_val.T @ resid / n_val  # dG/dB
             adjoint = linalg.cho_solve(state["factor"], grad_B, check_finite=False)
-            if not hasattr(self, "_val_gram"):
-                self._val_gram = self._x1_val.T @ self._x1_val / n_val
             state.update(
                 value=0.5 * float(np.sum(resid**2)) / n_val,
                 grad_B=grad_B,
                 adjoint=adjoint,
             )
         return state
+
+    # -- exact evaluation of binary moves (used by the polish) ---------------
+    def _move_state(self, v):
+        """``_upper_state`` plus the validation Gram matrix (computed once)."""
+        if not hasattr(self, "_val_gram"):
+            self._val_gram = self._x1_val.T @ self._x1_val / self._x1_val.shape[0]
+        return self._upper_state(v)
 
     def _row_terms(self, state, rows):
         """Per-row quantities of the Woodbury updates, for the given rows.
@@ -442,14 +437,22 @@ class RidgeSelectionProblem:
         ``x`` has shape (k, q, d+1), ``r`` (training residuals at the current
         B) shape (k, q, e) and ``sign`` shape (k, q). Uses ``H' (B' - B) =
         -sum_q sign_q x_q r_q^T``, which holds since ``H B = R``; O(d^3) per
-        move, for the few moves whose Woodbury update is ill-conditioned.
+        move, for the moves whose Woodbury update is ill-conditioned and for
+        every addition to an empty set with an intercept (H singular).
         """
-        gram = state["gram"] + np.einsum("kq,kqa,kqb->kab", sign, x, x)
-        rhs = -np.einsum("kq,kqa,kqe->kae", sign, x, r)
-        delta = np.linalg.solve(gram, rhs)
-        lin = np.einsum("ae,kae->k", state["grad_B"], delta)
-        quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
-        return state["value"] + lin + 0.5 * quad
+        n_cols = x.shape[2]
+        values = np.empty(x.shape[0])
+        # (d+1)^2 floats per move: blocks of at most about 32 MB
+        step = max(1, (1 << 22) // (n_cols * n_cols))
+        for start in range(0, x.shape[0], step):
+            b = slice(start, start + step)
+            gram = state["gram"] + np.einsum("kq,kqa,kqb->kab", sign[b], x[b], x[b])
+            rhs = -np.einsum("kq,kqa,kqe->kae", sign[b], x[b], r[b])
+            delta = np.linalg.solve(gram, rhs)
+            lin = np.einsum("ae,kae->k", state["grad_B"], delta)
+            quad = np.einsum("kae,ab,kbe->k", delta, self._val_gram, delta)
+            values[b] = state["value"] + lin + 0.5 * quad
+        return values
 
 
 def _distinct(indices, size):

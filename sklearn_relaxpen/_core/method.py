@@ -244,10 +244,13 @@ def relax_and_penalize(
         ``max_polish_evals`` is spent. ``lam`` stays fixed during the polish.
         See :mod:`sklearn_relaxpen._core.polish`.
     max_polish_evals : int, default=None
-        Budget of exact move evaluations of the polish. None: as many as the
-        path's gradient evaluations (at least 20), times the size of theta
-        when the problem has a batched ``evaluate_moves`` (whose moves cost
-        about ``1 / theta.size`` of a full evaluation each).
+        Budget of the polish in exact evaluations: one per move evaluated, and
+        one per hypergradient recomputed after an accepted move. When the
+        problem has a batched ``evaluate_moves``, whose moves cost about
+        ``1 / theta.size`` of a full evaluation each, a hypergradient counts
+        as ``theta.size``. None: the number of hypergradient evaluations of
+        the path (at least 20), times ``theta.size`` with a batched
+        evaluator, so that the polish costs about as much as the path.
 
     Returns
     -------

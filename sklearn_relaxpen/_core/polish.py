@@ -76,13 +76,13 @@ class _FlipMoves:
     def __init__(self, theta):
         self.theta = theta
 
-    def size(self):
-        return self.theta.size
-
     def batches(self, grad, first):
-        pred = ((1.0 - 2.0 * self.theta) * grad).ravel()
-        order = np.argsort(pred, kind="stable")
-        yield from _slices(order, first)
+        order = _LazyOrder(((1.0 - 2.0 * self.theta) * grad).ravel())
+        start, size = 0, first
+        while start < order.keys.size:
+            yield order.prefix(start + size)[start:]
+            start += size
+            size = 3 * start
 
     def apply(self, move):
         theta = self.theta.copy()
@@ -97,16 +97,17 @@ class _ColumnMoves:
         self.theta = theta
         self.current = np.argmax(theta, axis=1)
 
-    def size(self):
-        return self.theta.shape[0] * (self.theta.shape[1] - 1)
-
     def batches(self, grad, first):
         n_rows, n_cols = self.theta.shape
         pred = grad - grad[np.arange(n_rows), self.current][:, None]
         pred[np.arange(n_rows), self.current] = np.inf  # not a move
-        order = np.argsort(pred.ravel(), kind="stable")[: self.size()]
+        order = np.argsort(pred.ravel(), kind="stable")[: n_rows * (n_cols - 1)]
         moves = np.column_stack(np.unravel_index(order, (n_rows, n_cols)))
-        yield from _slices(moves, first)
+        start, size = 0, first
+        while start < len(moves):
+            yield moves[start : start + size]
+            start += size
+            size = 3 * start
 
     def apply(self, move):
         theta = self.theta.copy()
@@ -136,18 +137,10 @@ class _SwapMoves:
             spent = float(cost @ theta)
             self.slack = tau * (1 + 1e-12) - spent
 
-    def size(self):
-        if self.cost is None:
-            return self.ones.size * self.zeros.size
-        # Feasible pairs only: cost_j - cost_i <= slack, counted by sorting.
-        c_in = np.sort(self.cost[self.zeros])
-        limits = self.cost[self.ones] + self.slack
-        return int(np.searchsorted(c_in, limits, side="right").sum())
-
     def batches(self, grad, first):
-        outs = self.ones[np.argsort(-grad[self.ones], kind="stable")]
-        ins = self.zeros[np.argsort(grad[self.zeros], kind="stable")]
-        n_out, n_in = outs.size, ins.size
+        out_order = _LazyOrder(-grad[self.ones])
+        in_order = _LazyOrder(grad[self.zeros])
+        n_out, n_in = self.ones.size, self.zeros.size
         if n_out == 0 or n_in == 0:
             return
         side = max(1, int(np.sqrt(first)))
@@ -160,6 +153,8 @@ class _SwapMoves:
             if new_b == n_in and b == n_in:
                 new_a = min(n_out, max(side, 4 * a))
             # New pairs: new outs with every in so far, old outs with new ins.
+            outs = self.ones[out_order.prefix(new_a)]
+            ins = self.zeros[in_order.prefix(new_b)]
             block = np.concatenate(
                 (_pairs(outs[a:new_a], ins[:new_b]), _pairs(outs[:a], ins[b:new_b]))
             )
@@ -181,13 +176,34 @@ def _pairs(outs, ins):
     return np.column_stack((np.repeat(outs, ins.size), np.tile(ins, outs.size)))
 
 
-def _slices(moves, first):
-    """Consecutive slices of ``moves`` of sizes first, 3 first, 12 first, ..."""
-    start, size = 0, first
-    while start < len(moves):
-        yield moves[start : start + size]
-        start += size
-        size = 3 * start
+class _LazyOrder:
+    """Indices of ``keys`` in increasing order, sorted only as far as asked.
+
+    A long neighbourhood is rarely screened beyond its first few thousand
+    candidates: ``prefix(n)`` extends the sorted prefix by a partition of the
+    rest (O(len(keys)) per extension) instead of sorting everything. Each
+    prefix extends the previous one, so the batches never repeat a move.
+    """
+
+    def __init__(self, keys):
+        self.keys = keys
+        self.order = np.empty(0, dtype=np.intp)
+
+    def prefix(self, n):
+        n = min(n, self.keys.size)
+        done = self.order.size
+        if n > done:
+            if 4 * n >= self.keys.size:
+                rest = np.ones(self.keys.size, dtype=bool)
+                rest[self.order] = False
+                extra = np.flatnonzero(rest)
+            else:
+                keys = self.keys.copy()
+                keys[self.order] = np.inf
+                extra = np.argpartition(keys, n - done - 1)[: n - done]
+            extra = extra[np.argsort(self.keys[extra], kind="stable")]
+            self.order = np.concatenate((self.order, extra))
+        return self.order[:n]
 
 
 def _neighbourhood(feasible_set, theta):
@@ -225,16 +241,31 @@ def _value_and_screen(problem, theta, lam):
     return float(value), np.asarray(grad, dtype=float).reshape(theta.shape)
 
 
-def _evaluate(problem, neighbourhood, lam, moves):
-    """Exact G after each move (batched evaluator when the problem has one)."""
-    if hasattr(problem, "evaluate_moves"):
-        return np.asarray(
-            problem.evaluate_moves(neighbourhood.theta, lam, moves), dtype=float
+def _evaluate(problem, evaluate_moves, neighbourhood, lam, moves):
+    """Exact G after each move (by the batched evaluator when there is one)."""
+    if evaluate_moves is None:
+        return np.array([_value(problem, neighbourhood.apply(mv), lam) for mv in moves])
+    values = np.asarray(evaluate_moves(neighbourhood.theta, lam, moves))
+    if values.shape != (len(moves),) or values.dtype.kind not in "biuf":
+        raise TypeError(
+            f"problem.evaluate_moves must return a real array of shape "
+            f"({len(moves)},), got {values.dtype} of shape {values.shape}."
         )
-    return np.array([_value(problem, neighbourhood.apply(mv), lam) for mv in moves])
+    if np.any(np.isnan(values) | (values == -np.inf)):
+        raise ValueError("problem.evaluate_moves returned NaN or -inf values.")
+    return values.astype(float, copy=False)
 
 
-def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=None):
+def polish_binary(
+    problem,
+    theta,
+    lam,
+    *,
+    feasible_set,
+    max_evals,
+    first_batch=None,
+    evaluate_moves=None,
+):
     """Best-improvement local search over single moves from a binary point.
 
     Parameters
@@ -251,11 +282,19 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
     feasible_set : Box, Budget or RowSimplex
         Gives the neighbourhood.
     max_evals : int
-        Budget of exact move evaluations. When it runs out the current point
-        is returned uncertified.
+        Budget in exact evaluations: each move evaluated exactly counts one,
+        and the hypergradient recomputed after each accepted move counts as
+        one too, or as ``theta.size`` with a batched evaluator (a gradient is
+        a pass over all the data, a batched move costs about ``1 /
+        theta.size`` of one). When the budget runs out the current point is
+        returned uncertified.
     first_batch : int, default=None
         Number of moves verified first at each point (later batches grow
         geometrically). None: 1024 with a batched evaluator, 16 without.
+    evaluate_moves : callable, default=None
+        The batched exact evaluator ``(theta, lam, moves) -> values``. None:
+        ``problem.evaluate_moves`` when the problem has it (pass it
+        explicitly when ``problem`` is a wrapper, e.g. one checking outputs).
 
     Returns
     -------
@@ -267,12 +306,15 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
         What the search did.
     """
     start = time.perf_counter()
-    has_evaluator = hasattr(problem, "evaluate_moves")
+    if evaluate_moves is None:
+        evaluate_moves = getattr(problem, "evaluate_moves", None)
+    has_evaluator = evaluate_moves is not None
     if first_batch is None:
         first_batch = 1024 if has_evaluator else 16
     theta = np.array(theta, dtype=float)
     value, grad = _value_and_screen(problem, theta, lam)
     before = value
+    gradient_cost = theta.size if has_evaluator else 1
     n_moves = n_evals = 0
     certified = False
     message = ""
@@ -282,11 +324,12 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
         threshold = value - IMPROVEMENT_RTOL * max(1.0, abs(value))
         exhausted = True
         for moves in neighbourhood.batches(grad, first_batch):
-            if n_evals >= max_evals:
+            remaining = max_evals - n_evals - n_moves * gradient_cost
+            if remaining <= 0:
                 exhausted = False
                 break
-            moves = moves[: max_evals - n_evals]
-            values = _evaluate(problem, neighbourhood, lam, moves)
+            moves = moves[:remaining]
+            values = _evaluate(problem, evaluate_moves, neighbourhood, lam, moves)
             n_evals += len(moves)
             k = int(np.argmin(values))
             if values[k] < threshold:
@@ -298,6 +341,7 @@ def polish_binary(problem, theta, lam, *, feasible_set, max_evals, first_batch=N
                 "no single move improves G: 1-move locally optimal"
                 if certified
                 else f"evaluation budget max_evals={max_evals} spent"
+                f" ({n_evals} moves evaluated, {n_moves} gradients)"
             )
             break
         candidate = neighbourhood.apply(best_move)

@@ -138,15 +138,26 @@ def test_evaluator_and_value_fallback_take_the_same_moves():
     assert out[0][1] == pytest.approx(out[1][1], rel=1e-10)
 
 
-def test_budget_runs_out_uncertified():
+@pytest.mark.parametrize("batched", [False, True])
+def test_budget_runs_out_uncertified(batched):
     problem = random_ridge_selection(0, m=12, d=3)
     start = np.zeros(12)
     start[:4] = 1
+    # a gradient after an accepted move costs 1 evaluation, or 12 (theta.size)
+    # with the batched evaluator
+    budget, gradient_cost = (40, 12) if batched else (5, 1)
     theta, value, record = polish_binary(
-        problem, start, None, feasible_set=Budget(4), max_evals=5, first_batch=2
+        problem if batched else ValueOnly(problem),
+        start,
+        None,
+        feasible_set=Budget(4),
+        max_evals=budget,
+        first_batch=2,
     )
     assert not record.certified
-    assert record.n_evaluations == 5
+    assert record.n_moves >= 1
+    spent = record.n_evaluations + gradient_cost * record.n_moves
+    assert budget <= spent <= budget + gradient_cost  # the last gradient is paid after
     assert value <= problem.value(start)
     assert "budget" in record.message
 
@@ -220,8 +231,8 @@ def test_polish_keeps_the_continuous_hyperparameter_fixed():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"polish": "yes"}, TypeError, "polish must be a bool"),
-        ({"polish": 1}, TypeError, "polish must be a bool"),
+        ({"polish": "yes"}, TypeError, "polish"),
+        ({"polish": 1}, TypeError, "polish"),
         ({"max_polish_evals": 0}, ValueError, "max_polish_evals"),
         ({"max_polish_evals": -3}, ValueError, "max_polish_evals"),
         ({"max_polish_evals": 2.5}, TypeError, "max_polish_evals"),
@@ -263,3 +274,44 @@ def test_round_does_not_warn_when_rounding_is_harmless():
             Separable(), np.full(4, 0.5), feasible_set=Budget(2), strategy="round"
         )
     np.testing.assert_array_equal(res.theta, [1, 0, 1, 0])
+
+
+def test_polish_without_a_gradient_tries_every_move_unscreened():
+    class NoGradient:
+        quadratic = FlatQuadratic(2, 8)
+
+        def value(self, theta, lam=None):
+            return self.quadratic.value(theta)
+
+    problem = NoGradient()
+    start = np.zeros(8)
+    theta, value, record = polish_binary(
+        problem, start, None, feasible_set=Box(), max_evals=10**4
+    )
+    assert not hasattr(problem, "value_and_grad")
+    assert record.certified and value <= problem.value(start)
+    assert _is_local_optimum(problem, theta, Box())
+
+
+@pytest.mark.parametrize("bad", [np.nan, -np.inf, "shape"])
+def test_bad_evaluator_output_is_a_clear_error(bad):
+    problem = random_ridge_selection(0, m=12, d=3)
+
+    def evaluate_moves(theta, lam, moves):
+        values = problem.evaluate_moves(theta, lam, moves)
+        if bad == "shape":
+            return values[:-1]
+        values[0] = bad
+        return values
+
+    start = np.r_[np.ones(4), np.zeros(8)]
+    error = TypeError if bad == "shape" else ValueError
+    with pytest.raises(error, match="evaluate_moves"):
+        polish_binary(
+            ValueOnly(problem),
+            start,
+            None,
+            feasible_set=Budget(4),
+            max_evals=100,
+            evaluate_moves=evaluate_moves,
+        )
