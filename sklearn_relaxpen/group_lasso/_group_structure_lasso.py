@@ -201,7 +201,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         eps_decay=0.2,
         max_stages=6,
         max_iter=20,
-        relaxed_max_iter=100,
+        relaxed_max_iter=300,
         tol=1e-3,
         polish=True,
         max_polish_moves=5,
@@ -452,6 +452,12 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             self._prepend_path(relaxed)
         self.n_hypergradients_ = problem.n_calls
         theta, lam = np.asarray(res.theta, dtype=float), res.lam
+        if relaxed is not None:
+            # Both binary points are candidates of the same upper problem:
+            # keep the path's unless rounding the relaxation validates better.
+            rounded = RowSimplex().round(relaxed.theta_relaxed)
+            if problem.value(rounded, relaxed.lam) < problem.value(theta, lam):
+                theta, lam = rounded, relaxed.lam
         self.polish_ = None
         if self.polish and self.max_polish_moves > 0:
             # Moves are verified one warm-started pass each (the batched
@@ -608,9 +614,11 @@ _PARAMETERS_DOC = """
         ``strategy="penalize"`` only: iterations of a first, unpenalized
         phase that solves the relaxation (it stops earlier at stationarity);
         the penalty stages then start from the relaxed solution, with
-        ``eps_init="auto"`` measured there. 0 starts the penalty stages at
-        once (the paper's single path). Not used by a warm start, which
-        continues the previous path.
+        ``eps_init="auto"`` measured there, and the binary point of the path
+        is kept unless the rounding of the relaxed solution has a lower
+        validation objective. 0 starts the penalty stages at once (the
+        paper's single path). Not used by a warm start, which continues the
+        previous path.
     polish : bool, default={default}
         After the path (or the rounding), run a binary local search: move one
         feature to another group while it lowers the validation objective
