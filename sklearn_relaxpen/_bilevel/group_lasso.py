@@ -64,26 +64,23 @@ zero in this first-order expansion (an approximation). All other partial
 derivatives vanish.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
-# Tasks per chunk: chunks are the unit of joblib parallelism. The size is
-# fixed (it does not depend on n_jobs) so that results are bitwise identical
-# whatever the number of workers.
-TASKS_PER_CHUNK = 64
-_TINY = 1e-300
-_STEPS = 0.5 ** np.arange(40)
-_MU_POWERS = (2, 4, 6, 8, 10, 12)
-_ZERO_REL = 1e-6
-# Smallest group norm used in 1 / n_l**3 (keeps the Hessian finite).
-_NORM_FLOOR = 1e-60
-
-
-def _qmul(Q, W):
-    """``Q_t w_t`` for every task (``Q`` shared (P, P) or per task (T, P, P))."""
-    if Q.ndim == 2:
-        return W @ Q
-    return np.einsum("tpq,tq->tp", Q, W)
+from .group_solver import (
+    _NORM_FLOOR,
+    _neg_grad,
+    _Reduced,
+    batched_solve,
+    free_mask,
+    group_sq_norms,
+    qmul,
+    solve_lower,
+)
+from .group_tasks import _rmatvec
 
 
 def _matvec(X, W):
@@ -93,315 +90,7 @@ def _matvec(X, W):
     return np.einsum("tnp,tp->tn", X, W)
 
 
-def _rmatvec(X, R):
-    """``X_t^T r_t`` for every task: (T, P)."""
-    if X.ndim == 2:
-        return R @ X
-    return np.einsum("tnp,tn->tp", X, R)
-
-
-class TaskChunk:
-    """A batch of tasks: training and validation data, already centered.
-
-    Parameters
-    ----------
-    X : ndarray of shape (N, P) or (T, N, P)
-        Training design, shared by the tasks (2-D) or one per task (3-D,
-        zero-padded rows for tasks with fewer rows).
-    y : ndarray of shape (T, N)
-        Training targets (zero on padded rows).
-    X_val : ndarray of shape (Nv, P) or (T, Nv, P), default=None
-        Validation design, shared or per task.
-    y_val : ndarray of shape (T, Nv), default=None
-        Validation targets (zero on padded rows).
-    weight_val : ndarray of shape (T,), default=None
-        ``omega_t``: weight of ``||Xv_t w_t - yv_t||^2`` in ``G``.
-    """
-
-    def __init__(self, X, y, X_val=None, y_val=None, weight_val=None):
-        self.X = X
-        self.y = y
-        self.X_val = X_val
-        self.y_val = y_val
-        self.weight_val = weight_val
-        self._gram = None
-
-    @property
-    def n_tasks(self):
-        return self.y.shape[0]
-
-    def gram(self):
-        """``(Q, c, yy)``: Gram matrices, ``X^T y`` and ``||y||^2`` (cached)."""
-        if self._gram is None:
-            X = self.X
-            Q = X.T @ X if X.ndim == 2 else np.einsum("tnp,tnq->tpq", X, X)
-            c = _rmatvec(X, self.y)
-            yy = np.einsum("tn,tn->t", self.y, self.y)
-            self._gram = (Q, c, yy)
-        return self._gram
-
-    def __getstate__(self):
-        # Never ship the (T, P, P) cache to a worker: recomputing it is cheap.
-        state = self.__dict__.copy()
-        state["_gram"] = None
-        return state
-
-
-class _Data:
-    """The per-task quantities the Newton solver needs, for a subset of tasks."""
-
-    def __init__(self, Q, c, yy, idx=None):
-        if idx is not None:
-            Q = Q if Q.ndim == 2 else Q[idx]
-            c, yy = c[idx], yy[idx]
-        self.Q, self.c, self.yy = Q, c, yy
-        self.scale = np.maximum(0.5 * yy, np.finfo(float).tiny)
-        diag = np.diagonal(Q, axis1=-2, axis2=-1)
-        qmax = diag.max(axis=-1) if diag.size else np.zeros(())
-        self.wscale = np.maximum(
-            np.linalg.norm(c, axis=1) / (np.broadcast_to(qmax, yy.shape) + 1.0),
-            1e-150,
-        )
-
-
-def _free_mask(zero, support):
-    """Free features: not in the support of any zero group. (T, P) bool."""
-    return ~((zero.astype(float) @ support.T.astype(float)) > 0)
-
-
-def _grad_hess(data, W, s, alpha, eta, free, active, mu, *, hessian=True):
-    """Gradient (masked to the free features) and Hessian of the objective."""
-    nsq = (W * W) @ s
-    n = np.sqrt(nsq + mu * mu)  # mu: scalar or (T, 1)
-    inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
-    dpen = inv_n @ s.T
-    grad_f = _qmul(data.Q, W) - data.c + eta * W
-    grad = grad_f + alpha * W * dpen
-    out = {"n": np.sqrt(nsq), "inv_n": inv_n, "dpen": dpen, "grad_f": grad_f}
-    grad = np.where(free, grad, 0.0)
-    if not hessian:
-        return grad, None, out
-    n_tasks, n_features = W.shape
-    V = W[:, :, None] * s[None]
-    H = np.array(np.broadcast_to(data.Q, (n_tasks, n_features, n_features)))
-    H -= alpha * np.matmul(V * (inv_n**3)[:, None, :], V.transpose(0, 2, 1))
-    diag = np.einsum("tii->ti", H)
-    diag += eta + alpha * dpen
-    return grad, H, out
-
-
-def _mask_hessian(H, free):
-    H = H * (free[:, :, None] & free[:, None, :])
-    diag = np.einsum("tii->ti", H)
-    diag += ~free
-    return H
-
-
-def _newton(data, W, s, alpha, eta, zero, support, mu, tol, max_iter):
-    """Damped Newton on the (smoothed if mu > 0) problem with zero groups fixed.
-
-    Returns the new ``W`` (a copy), per-task convergence flags and the number
-    of Newton steps taken.
-    """
-    W = W.copy()
-    mu = np.broadcast_to(np.asarray(mu, dtype=float).reshape(-1, 1), (W.shape[0], 1))
-    free = _free_mask(zero, support)
-    W[~free] = 0.0
-    active = ~zero
-    n_tasks = W.shape[0]
-    converged = np.zeros(n_tasks, dtype=bool)
-    todo = np.arange(n_tasks)
-    n_steps = 0
-    for _ in range(max_iter):
-        if todo.size == 0:
-            break
-        sub = _Data(data.Q, data.c, data.yy, todo)
-        Wt, fr, act = W[todo], free[todo], active[todo]
-        mut = mu[todo]
-        grad, H, out = _grad_hess(sub, Wt, s, alpha, eta, fr, act, mut)
-        H = _mask_hessian(H, fr)
-        try:
-            d = -np.linalg.solve(H, grad[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            d = -grad / np.maximum(np.einsum("tii->ti", H), _TINY)
-        gd = np.einsum("tp,tp->t", grad, d)
-        done = -gd <= 2.0 * tol * sub.scale
-        # Exact line search model: f is quadratic and each group norm is the
-        # square root of a quadratic in the step t.
-        dQd = np.einsum("tp,tp->t", _qmul(sub.Q, d), d) + eta * np.einsum(
-            "tp,tp->t", d, d
-        )
-        gfd = np.einsum("tp,tp->t", out["grad_f"], d)
-        A = (Wt * Wt) @ s + mut * mut
-        B = (Wt * d) @ s
-        C = (d * d) @ s
-        t = _STEPS[None, :, None]
-        new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
-        dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
-            np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
-        )
-        dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
-        steps = _STEPS[None, :]
-        delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
-        ok = delta <= 1e-4 * steps * gd[:, None]
-        first = np.argmax(ok, axis=1)
-        step = np.where(ok.any(axis=1), _STEPS[first], 0.0)
-        step[done] = 1.0
-        W[todo] = Wt + step[:, None] * d
-        n_steps += 1
-        stalled = (step == 0.0) & ~done
-        converged[todo[done]] = True
-        todo = todo[~(done | stalled)]
-    return W, converged, n_steps
-
-
-def _kkt_violation(data, W, s, theta, alpha, eta, zero, support):
-    """Zero groups whose dual certificate exceeds alpha: (T, L) bool."""
-    free = _free_mask(zero, support)
-    _, _, out = _grad_hess(data, W, s, alpha, eta, free, ~zero, 0.0, hessian=False)
-    g = -(out["grad_f"] + alpha * W * out["dpen"])
-    g = np.where(free, 0.0, g)
-    s_zero = zero.astype(float) @ s.T  # (T, P): sum over zero groups of theta^2
-    ratio = np.where(s_zero > 0, g / np.maximum(s_zero, _TINY), 0.0)
-    u_norm = np.sqrt((ratio * ratio) @ s)
-    return zero & (u_norm > alpha * (1 + 1e-6) + 1e-12 * np.sqrt(data.scale)[:, None])
-
-
-def _continuation(data, s, alpha, eta, support, tol, W=None, powers=None):
-    """Smoothed Newton along decreasing mu; returns W and identified zeros."""
-    n_tasks, n_features = data.c.shape
-    n_groups = s.shape[1]
-    zero = np.zeros((n_tasks, n_groups), dtype=bool)
-    if W is None:
-        W = np.zeros((n_tasks, n_features))
-    n_steps = 0
-    norms = None
-    for power in _MU_POWERS if powers is None else powers:
-        mu = data.wscale * 10.0**-power
-        W, _, k = _newton(data, W, s, alpha, eta, zero, support, mu, tol, 50)
-        n_steps += k
-        norms, previous = np.sqrt((W * W) @ s), norms
-    # As mu -> 0, a nonzero group keeps its norm while a zero group's norm
-    # shrinks like mu rho_l / sqrt(1 - rho_l^2) (rho_l < 1 its dual ratio):
-    # between the last two stages the former barely moves, the latter drops
-    # by the factor between the two mu's.
-    # Groups below 1e-6 of the coefficient scale are also declared zero; the
-    # dual certificate of the exact phase reactivates them if they are not.
-    zero = (norms <= 0.1 * previous) | (norms <= _ZERO_REL * data.wscale[:, None])
-    return W, zero, n_steps
-
-
-def _certified(data, W, s, theta, alpha, eta, zero, support):
-    """Tasks whose zero groups pass the dual check and whose other groups are
-    clearly nonzero."""
-    norms = np.sqrt((W * W) @ s)
-    collapsed = (
-        ~zero
-        & (norms <= _ZERO_REL * data.wscale[:, None])
-        & ((theta > 0).any(axis=0)[None])
-    )
-    viol = _kkt_violation(data, W, s, theta, alpha, eta, zero, support)
-    return ~(collapsed | viol).any(axis=1)
-
-
-def _identify_and_polish(
-    data, s, theta, alpha, eta, support, tol, max_iter, W_start, powers
-):
-    """Continuation to identify the zero groups, then exact Newton."""
-    W_smooth, z, n_steps = _continuation(
-        data, s, alpha, eta, support, tol, W=W_start, powers=powers
-    )
-    forced = np.zeros_like(z)
-    for _ in range(4):
-        Wb, cb, k = _newton(
-            data, W_smooth, s, alpha, eta, z, support, 0.0, tol, max_iter
-        )
-        n_steps += k
-        # Groups whose norm collapsed during the exact phase are zero, unless
-        # the dual certificate already rejected that.
-        norms = np.sqrt((Wb * Wb) @ s)
-        collapsed = ~z & ~forced & (norms <= _ZERO_REL * data.wscale[:, None])
-        viol = _kkt_violation(data, Wb, s, theta, alpha, eta, z, support)
-        if not (collapsed.any() or viol.any()):
-            break
-        forced |= viol
-        z = (z | collapsed) & ~viol
-    else:
-        cb = cb & ~(collapsed | viol).any(axis=1)
-    return Wb, z, cb, n_steps
-
-
-def solve_lower(
-    data, theta, alpha, eta, *, W0=None, zero0=None, tol=1e-10, max_iter=30
-):
-    """Solve the lower level for a batch of tasks.
-
-    Parameters
-    ----------
-    data : _Data
-        Gram matrices of the tasks.
-    theta : ndarray of shape (P, L)
-        Relaxed assignment (nonnegative).
-    alpha, eta : float
-        Group-lasso strength and ridge term.
-    W0, zero0 : ndarray, default=None
-        Warm start (coefficients and zero groups from a previous call).
-    tol : float
-        Newton-decrement tolerance relative to ``1/2 ||y_t||^2``.
-    max_iter : int
-        Newton steps per exact phase.
-
-    Returns
-    -------
-    W : ndarray of shape (T, P)
-    zero : ndarray of shape (T, L) of bool
-    converged : ndarray of shape (T,) of bool
-    n_steps : int
-    """
-    s = theta * theta
-    support = theta > 0
-    n_tasks = data.c.shape[0]
-    n_groups = theta.shape[1]
-    n_steps = 0
-    W = np.zeros((n_tasks, theta.shape[0]))
-    zero = np.zeros((n_tasks, n_groups), dtype=bool)
-    conv = np.zeros(n_tasks, dtype=bool)
-    if W0 is not None:
-        W, conv, k = _newton(data, W0, s, alpha, eta, zero0, support, 0.0, tol, 8)
-        zero = zero0.copy()
-        n_steps += k
-        conv &= _certified(data, W, s, theta, alpha, eta, zero, support)
-        # Support changed: re-identify it from the warm start, with a short
-        # smoothing continuation that starts at a small mu.
-        bad = np.flatnonzero(~conv)
-        if bad.size:
-            sub = _Data(data.Q, data.c, data.yy, bad)
-            Wb, zb, cb, k = _identify_and_polish(
-                sub,
-                s,
-                theta,
-                alpha,
-                eta,
-                support,
-                tol,
-                max_iter,
-                W[bad],
-                _MU_POWERS[2:],
-            )
-            n_steps += k
-            W[bad], zero[bad], conv[bad] = Wb, zb, cb
-    bad = np.flatnonzero(~conv)
-    if bad.size:
-        sub = _Data(data.Q, data.c, data.yy, bad)
-        Wb, zb, cb, k = _identify_and_polish(
-            sub, s, theta, alpha, eta, support, tol, max_iter, None, None
-        )
-        n_steps += k
-        W[bad], zero[bad], conv[bad] = Wb, zb, cb
-    return W, zero, conv, n_steps
-
-
-def _zero_group_terms(data, W, s, theta, alpha, eta, zero, free, H_full, a, grad_C):
+def _zero_group_terms(gram, W, s, theta, alpha, eta, zero, a, grad_C):
     """One-sided derivative terms for ``theta_kl`` (k free, l a zero group).
 
     When ``theta_kl`` leaves 0, group ``l`` becomes active with norm
@@ -412,8 +101,8 @@ def _zero_group_terms(data, W, s, theta, alpha, eta, zero, free, H_full, a, grad
     ``(coef, beta)`` with ``dG/dtheta_kl = -alpha coef_l sign(w_k) a_k +
     |w_k| beta_l``.
     """
-    _, _, out = _grad_hess(data, W, s, alpha, eta, free, ~zero, 0.0, hessian=False)
-    g = -(out["grad_f"] + alpha * W * out["dpen"])
+    free = free_mask(zero, theta > 0)
+    g, _, _ = _neg_grad(gram, W, s, alpha, eta, zero)
     g = np.where(free, 0.0, g)
     support = theta > 0
     # Features pinned by exactly one zero group.
@@ -427,14 +116,16 @@ def _zero_group_terms(data, W, s, theta, alpha, eta, zero, free, H_full, a, grad
     with np.errstate(divide="ignore", invalid="ignore"):
         Z = U * inv_theta[None] / (alpha * coef[:, None, :])
     Z = np.where(np.isfinite(Z), Z, 0.0) * zero[:, None, :]
-    # beta_l = grad_C . z_l - a . (H z_l)  (H: full Hessian, a zero off free set)
-    HZ = np.matmul(H_full, Z)
-    beta = np.einsum("tp,tpl->tl", grad_C, Z) - np.einsum("tp,tpl->tl", a, HZ)
+    # beta_l = grad_C . z_l - a . (H z_l). With a on the free features and
+    # z_l on the pinned ones, only the block H[free, pinned] = Q[free, pinned]
+    # enters (the diagonal and the group terms vanish there: w = 0 on pinned
+    # features).
+    beta = np.einsum("tp,tpl->tl", grad_C - qmul(gram.Q, a), Z)
     return coef * zero, beta * zero
 
 
 def chunk_value_and_grad(
-    chunk, theta, alpha, eta, state=None, *, need_grad=True, tol=1e-10
+    chunk, theta, alpha, eta, state=None, *, need_grad=True, tol=1e-10, max_iter=30
 ):
     """Upper-level value (and hypergradient) contributed by one chunk of tasks.
 
@@ -447,6 +138,9 @@ def chunk_value_and_grad(
         ``(W, zero)`` from the previous call on this chunk (warm start).
     need_grad : bool
     tol : float
+        Lower-level tolerance (see :func:`solve_lower`).
+    max_iter : int
+        Lower-level Newton steps per exact phase.
 
     Returns
     -------
@@ -456,15 +150,14 @@ def chunk_value_and_grad(
     state : tuple
         ``(W, zero)`` for the next call.
     info : dict
-        ``converged`` (bool per task) and ``n_newton``.
+        ``converged`` (bool per task) and ``n_steps`` (batched Newton steps).
     """
-    Q, c, yy = chunk.gram()
-    data = _Data(Q, c, yy)
+    gram = chunk.gram()
     W0, zero0 = (None, None) if state is None else state
     W, zero, conv, n_steps = solve_lower(
-        data, theta, alpha, eta, W0=W0, zero0=zero0, tol=tol
+        gram, theta, alpha, eta, W0=W0, zero0=zero0, tol=tol, max_iter=max_iter
     )
-    info = {"converged": conv, "n_newton": n_steps}
+    info = {"converged": conv, "n_steps": n_steps}
     resid = _matvec(chunk.X_val, W) - chunk.y_val
     omega = chunk.weight_val
     value = float(np.sum(omega * np.einsum("tn,tn->t", resid, resid)))
@@ -472,23 +165,23 @@ def chunk_value_and_grad(
         return value, None, None, (W, zero), info
     s = theta * theta
     support = theta > 0
-    free = _free_mask(zero, support)
     grad_C = 2.0 * omega[:, None] * _rmatvec(chunk.X_val, resid)
-    _, H_full, out = _grad_hess(data, W, s, alpha, eta, free, ~zero, 0.0)
-    H = _mask_hessian(H_full, free)
-    a = np.linalg.solve(H, np.where(free, grad_C, 0.0)[:, :, None])[:, :, 0]
-    a = np.where(free, a, 0.0)
-    inv_n = out["inv_n"]  # zero on zero groups
-    grad_alpha = -float(np.sum(a * W * out["dpen"]))
+    # Adjoint H a = grad_C on the free features (the reduced Hessian).
+    red = _Reduced(gram, s, free_mask(zero, support))
+    _, H, _, _ = red.hessian(red.gather(W), alpha, eta, ~zero)
+    a_r = batched_solve(H, red.gather(grad_C))
+    a = red.scatter(a_r, W.shape[1])
+    nsq = group_sq_norms(W, s)
+    inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
+    dpen = inv_n @ s.T
+    grad_alpha = -float(np.sum(a * W * dpen))
     # Nonzero groups.
     aw = a * W  # (T, P)
     m = (aw @ s) * inv_n**3  # (T, L): (sum_j a_j theta_jl^2 w_j) / n_l^3
     grad_theta = -alpha * (2.0 * theta * (aw.T @ inv_n) - theta * ((W * W).T @ m))
     # Zero groups: one-sided derivatives for free features.
     if zero.any():
-        coef, beta = _zero_group_terms(
-            data, W, s, theta, alpha, eta, zero, free, H_full, a, grad_C
-        )
+        coef, beta = _zero_group_terms(gram, W, s, theta, alpha, eta, zero, a, grad_C)
         sa = np.sign(W) * a
         grad_theta += -alpha * (sa.T @ coef) + np.abs(W).T @ beta
         # Entries with theta_kl > 0 in a zero group have zero derivative.
@@ -499,10 +192,12 @@ def chunk_value_and_grad(
 class GroupStructureProblem:
     """Upper-level objective of the group-structure problem, for the core.
 
-    Implements ``value_and_grad(theta, lam)`` and ``value(theta, lam)`` as
+    Implements ``value_and_grad(theta, lam)``, ``value(theta, lam)`` and the
+    batched move evaluator ``evaluate_moves(theta, lam, moves)`` as
     :func:`sklearn_relaxpen._core.relax_and_penalize` expects, with
     ``lam = [log alpha]`` (a log parametrization of the group-lasso
     strength). Keeps the lower-level solutions between calls as warm starts.
+    Build it from raw task data with :meth:`from_tasks`.
 
     Parameters
     ----------
@@ -511,67 +206,181 @@ class GroupStructureProblem:
     eta : float
         Ridge term of the lower level.
     n_jobs : int or None
-        Joblib workers over chunks (any joblib backend, e.g. dask or ray,
-        through ``joblib.parallel_config``).
+        Threads over chunks (None or 1: sequential). The chunks are fixed, so
+        results do not depend on ``n_jobs``.
     tol : float
-        Lower-level Newton tolerance.
-    tangent : bool
-        Return the gradient with respect to theta projected on the tangent
-        space of the row simplices (each row centered). Adding a constant to
-        a row of the gradient changes nothing for projected gradient or
-        Frank-Wolfe, but Adam normalizes every coordinate separately: with
-        the raw gradient (often of one sign along a row) its first step is a
-        per-row constant, which the projection cancels, and the stage stops
-        at once.
+        Lower-level Newton tolerance (relative decrement).
+    max_iter : int
+        Lower-level Newton steps per exact phase.
+    refit_chunks : list of (TaskChunk, x_means, y_means), default=None
+        Centred training data of every task on all its rows, for
+        :meth:`refit`.
+
+    Attributes
+    ----------
+    alpha_max : float
+        ``max_t ||X_t^T y_t||`` over the chunks: above it every task's
+        solution is zero.
+    n_calls : int
+        Number of full passes over the tasks (``value`` or
+        ``value_and_grad``).
+    last_converged : bool
+        Whether every lower-level solve of the last full pass converged.
+    n_unconverged : int
+        Number of task solves that did not converge, over all passes.
     """
 
-    def __init__(self, chunks, eta, *, n_jobs=None, tol=1e-10, tangent=False):
-        self.tangent = tangent
+    def __init__(
+        self, chunks, eta, *, n_jobs=None, tol=1e-10, max_iter=30, refit_chunks=None
+    ):
         self.chunks = chunks
         self.eta = eta
         self.n_jobs = n_jobs
         self.tol = tol
+        self.max_iter = max_iter
+        self.refit_chunks = refit_chunks
         self.states = [None] * len(chunks)
         self.n_calls = 0
-        self.n_newton = 0
-        self.all_converged = True
+        self.n_unconverged = 0
+        self.last_converged = True
+        self._point = None
+        self.alpha_max = max(
+            float(np.max(np.linalg.norm(chunk.gram().c, axis=1))) for chunk in chunks
+        )
+
+    @classmethod
+    def from_tasks(
+        cls,
+        folds,
+        eta,
+        *,
+        fit_intercept=True,
+        refit_tasks=None,
+        n_jobs=None,
+        tol=1e-10,
+        max_iter=30,
+    ):
+        """Centre, pad and chunk the tasks of every fold.
+
+        Parameters
+        ----------
+        folds : list of TaskSet
+            One :class:`~sklearn_relaxpen._bilevel.group_tasks.TaskSet` (with
+            validation rows) per fold. ``G`` is the mean over folds and tasks
+            of half the mean squared validation residual.
+        eta : float
+            Ridge term of the lower level.
+        fit_intercept : bool, default=True
+            Centre each task (an unpenalized intercept per task).
+        refit_tasks : TaskSet, default=None
+            All training rows of every task, for :meth:`refit`.
+        n_jobs : int, default=None
+            Threads over chunks.
+        tol : float, default=1e-10
+            Lower-level Newton tolerance.
+        max_iter : int, default=30
+            Lower-level Newton steps per exact phase.
+
+        Returns
+        -------
+        problem : GroupStructureProblem
+        """
+        n_tasks = folds[0].n_tasks
+        denominator = 2.0 * len(folds) * n_tasks
+        chunks = [
+            chunk
+            for fold in folds
+            for chunk, _, _ in fold.chunks(fit_intercept, denominator)
+        ]
+        refit_chunks = None
+        if refit_tasks is not None:
+            refit_chunks = refit_tasks.chunks(fit_intercept)
+        return cls(
+            chunks,
+            eta,
+            n_jobs=n_jobs,
+            tol=tol,
+            max_iter=max_iter,
+            refit_chunks=refit_chunks,
+        )
+
+    def _map(self, function, items):
+        """``[function(item) for item in items]``, over threads if n_jobs > 1."""
+        if self.n_jobs in (None, 1) or len(items) == 1:
+            return [function(item) for item in items]
+        n_jobs = self.n_jobs if self.n_jobs > 0 else os.cpu_count() + 1 + self.n_jobs
+        n_jobs = max(1, min(n_jobs, len(items)))
+        # One BLAS thread per worker thread: no oversubscription.
+        with threadpool_limits(limits=1, user_api="blas"):
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                return list(pool.map(function, items))
+
+    def refit(self, theta, alpha):
+        """Lower level on all training rows (``refit_tasks``) at ``theta``.
+
+        Returns
+        -------
+        coef : ndarray of shape (T, P)
+        intercept : ndarray of shape (T,)
+        n_unconverged : int
+            Number of tasks whose solve did not converge.
+        """
+        theta = np.asarray(theta, dtype=float)
+
+        def solve(item):
+            chunk, x_means, y_means = item
+            W, _, conv, _ = solve_lower(
+                chunk.gram(),
+                theta,
+                alpha,
+                self.eta,
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+            return W, y_means - np.einsum("tp,tp->t", x_means, W), np.sum(~conv)
+
+        results = self._map(solve, self.refit_chunks)
+        coef = np.concatenate([r[0] for r in results])
+        intercept = np.concatenate([r[1] for r in results])
+        return coef, intercept, int(sum(r[2] for r in results))
 
     def _run(self, theta, lam, need_grad):
         theta = np.asarray(theta, dtype=float)
         alpha = float(np.exp(np.asarray(lam, dtype=float).ravel()[0]))
-        args = [
-            (chunk, theta, alpha, self.eta, state)
-            for chunk, state in zip(self.chunks, self.states)
-        ]
-        if self.n_jobs in (None, 1) or len(self.chunks) == 1:
-            results = [
-                chunk_value_and_grad(*arg, need_grad=need_grad, tol=self.tol)
-                for arg in args
-            ]
-        else:
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(chunk_value_and_grad)(*arg, need_grad=need_grad, tol=self.tol)
-                for arg in args
+
+        def solve(i):
+            return chunk_value_and_grad(
+                self.chunks[i],
+                theta,
+                alpha,
+                self.eta,
+                self.states[i],
+                need_grad=need_grad,
+                tol=self.tol,
+                max_iter=self.max_iter,
             )
-        self.n_calls += 1
+
+        results = self._map(solve, list(range(len(self.chunks))))
         value = 0.0
         grad_theta = np.zeros_like(theta) if need_grad else None
         grad_alpha = 0.0
+        n_bad = 0
         for i, (v, gt, ga, state, info) in enumerate(results):
             value += v
             if need_grad:
                 grad_theta += gt
                 grad_alpha += ga
             self.states[i] = state
-            self.n_newton += info["n_newton"]
-            self.all_converged &= bool(np.all(info["converged"]))
+            n_bad += int(np.sum(~info["converged"]))
+        self.n_calls += 1
+        self.n_unconverged += n_bad
+        self.last_converged = n_bad == 0
+        self._point = (theta.copy(), alpha, value)
         return value, grad_theta, alpha * grad_alpha
 
     def value_and_grad(self, theta, lam):
         """``G``, ``dG/dtheta`` (P, L) and ``dG/dlog(alpha)`` (shape (1,))."""
         value, grad_theta, grad_log_alpha = self._run(theta, lam, True)
-        if self.tangent:
-            grad_theta = grad_theta - grad_theta.mean(axis=1, keepdims=True)
         return value, grad_theta, np.array([grad_log_alpha])
 
     def value(self, theta, lam):
@@ -581,3 +390,98 @@ class GroupStructureProblem:
     def solutions(self):
         """Coefficients ``(T, P)`` of the last call, chunks concatenated."""
         return np.concatenate([state[0] for state in self.states], axis=0)
+
+    def evaluate_moves(self, theta, lam, moves):
+        """Exact ``G`` after each single move of a feature to another group.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (P, L)
+            A one-hot assignment.
+        lam : ndarray of shape (1,)
+            ``[log alpha]``.
+        moves : ndarray of shape (k, 2) of int
+            ``(feature, new group)`` pairs, each applied separately to
+            ``theta``.
+
+        Returns
+        -------
+        values : ndarray of shape (k,)
+
+        Notes
+        -----
+        A move of feature ``j`` from group ``o`` to group ``c`` changes only
+        these two groups. A task in which both are zero keeps its solution
+        when group ``c`` with feature ``j`` still passes its dual certificate
+        (``||u_c||^2 + g_j^2 <= alpha^2``, exact for one-hot rows), so only
+        the other tasks are re-solved, warm-started from their current
+        solution and zero groups.
+        """
+        theta = np.asarray(theta, dtype=float)
+        moves = np.asarray(moves, dtype=np.intp).reshape(-1, 2)
+        alpha = float(np.exp(np.asarray(lam, dtype=float).ravel()[0]))
+        point = self._point
+        if (
+            point is None
+            or point[1] != alpha
+            or not np.array_equal(point[0], theta)
+            or any(state is None for state in self.states)
+        ):
+            self.value(theta, lam)
+        base = self._point[2]
+        old = np.argmax(theta, axis=1)[moves[:, 0]]
+
+        def delta(i):
+            return _chunk_move_deltas(
+                self.chunks[i],
+                self.states[i],
+                theta,
+                alpha,
+                self.eta,
+                moves,
+                old,
+                self.tol,
+                self.max_iter,
+            )
+
+        deltas = self._map(delta, list(range(len(self.chunks))))
+        return base + np.sum(deltas, axis=0)
+
+
+def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_iter):
+    """Change of one chunk's part of ``G`` under each move (see
+    :meth:`GroupStructureProblem.evaluate_moves`)."""
+    gram = chunk.gram()
+    W, zero = state
+    feature, new = moves[:, 0], moves[:, 1]
+    # Dual certificate of group `new` gaining `feature` where both are zero.
+    g = -(qmul(gram.Q, W) - gram.c + eta * W)
+    u2 = (g * g) @ (theta > 0)  # (T, L): ||g||^2 over each group's features
+    both_zero = zero[:, old] & zero[:, new]  # (T, k)
+    gain = u2[:, new] + g[:, feature] ** 2
+    keeps = both_zero & (np.sqrt(gain) <= alpha * (1 + 1e-6))
+    task, move = np.nonzero(~keeps)
+    out = np.zeros(moves.shape[0])
+    if task.size == 0:
+        return out
+    resid = _matvec(chunk.X_val, W) - chunk.y_val
+    current = chunk.weight_val * np.einsum("tn,tn->t", resid, resid)
+    for m in np.unique(move):
+        t = task[move == m]
+        moved = theta.copy()
+        moved[feature[m]] = 0.0
+        moved[feature[m], new[m]] = 1.0
+        W_new, _, _, _ = solve_lower(
+            gram.subset(t),
+            moved,
+            alpha,
+            eta,
+            W0=W[t],
+            zero0=zero[t],
+            tol=tol,
+            max_iter=max_iter,
+        )
+        X_val = chunk.X_val if chunk.X_val.ndim == 2 else chunk.X_val[t]
+        r = _matvec(X_val, W_new) - chunk.y_val[t]
+        out[m] = np.sum(chunk.weight_val[t] * np.einsum("tn,tn->t", r, r) - current[t])
+    return out

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """GroupStructureLassoCV: learn a feature partition shared by regression tasks."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,23 +10,34 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import ShuffleSplit, check_cv
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
-from .._bilevel.group_lasso import (
-    TASKS_PER_CHUNK,
-    GroupStructureProblem,
-    TaskChunk,
-    _Data,
-    solve_lower,
-)
+from .._base import _PATH_ATTRIBUTES, _RelaxAndPenalizeMixin, document_estimator
+from .._bilevel.group_lasso import GroupStructureProblem
+from .._bilevel.group_tasks import TaskSet
 from .._core import RowSimplex, relax_and_penalize
-from ..utils._paths import set_path_attributes
-from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
-from ..utils._warnings import warn_user, warnings_at_user
+from .._core.polish import polish_binary
+from ..utils._sklearn_api import Interval, RealNotInt, _fit_context
+from ..utils._warnings import warn_user
 
 __all__ = ["GroupStructureLassoCV"]
+
+
+class _PassEvaluator:
+    """The problem seen by the polish: exact ``G`` by full warm-started passes.
+
+    Hides ``evaluate_moves`` so that the local search verifies each move by
+    one ``value`` pass and counts its budget in passes.
+    """
+
+    def __init__(self, problem):
+        self.problem = problem
+
+    def value(self, theta, lam):
+        return self.problem.value(theta, lam)
+
+    def value_and_grad(self, theta, lam):
+        return self.problem.value_and_grad(theta, lam)
 
 
 def _check_tasks(tasks, n_samples, name):
@@ -46,33 +58,7 @@ def _check_tasks(tasks, n_samples, name):
     return tasks
 
 
-class _Unit:
-    """Training / validation rows of one (fold, task) pair, not yet centered."""
-
-    __slots__ = ("X", "y", "X_val", "y_val")
-
-    def __init__(self, X, y, X_val, y_val):
-        self.X, self.y, self.X_val, self.y_val = X, y, X_val, y_val
-
-
-def _center(X, y, X_val, y_val, fit_intercept):
-    """Center one task (or a shared design with y of shape (n, T))."""
-    if not fit_intercept:
-        return X, y, X_val, y_val, np.zeros(X.shape[1]), np.zeros(y.shape[1:])
-    x_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
-    X_val = None if X_val is None else X_val - x_mean
-    y_val = None if y_val is None else y_val - y_mean
-    return X - x_mean, y - y_mean, X_val, y_val, x_mean, y_mean
-
-
-def _pad(arrays, n_rows):
-    out = np.zeros((len(arrays), n_rows) + arrays[0].shape[1:])
-    for i, a in enumerate(arrays):
-        out[i, : a.shape[0]] = a
-    return out
-
-
-class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
+class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimator):
     """Multi-task group lasso that learns the group partition and its strength.
 
     ``T`` regression tasks share an unknown partition of the ``P`` features
@@ -88,60 +74,7 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups ``L`` (at most ``n_features``). Groups that end up
-        empty are dropped from ``groups_``.
-    strategy : {"penalize", "round"}, default="penalize"
-        ``"penalize"``: relax and penalize. ``"round"``: solve the relaxed
-        problem without penalty and round each row of ``theta`` to its
-        largest entry (the baseline of the paper's tables).
-    eta : float, default=1e-3
-        Ridge term ``eta / 2 ||w||^2`` of the lower level (uniqueness).
-    alpha_init : float, default=None
-        Starting group-lasso strength. None means ``0.1 * alpha_max`` with
-        ``alpha_max = max_t ||X_t^T y_t||_2`` (above it every task is zero).
-    alpha_bounds : tuple of (float, float), default=None
-        Box for ``alpha``. None means ``(1e-4 * alpha_max, alpha_max)``.
-    fit_intercept : bool, default=True
-        Whether to fit one unpenalized intercept per task (by centering each
-        task's training rows).
-    cv : int, float, cross-validation generator or iterable, default=0.25
-        Where the validation error comes from when ``X_val`` is not given. A
-        float in (0, 1) holds out that fraction of each task's rows; an int
-        or a splitter gives K folds (applied to each task's rows) and the
-        validation error is averaged over folds and tasks.
-    optimizer : {"adam", "pgd", "frank_wolfe"}, default="adam"
-        Upper-level optimizer of each stage.
-    learning_rate : float, default=0.05
-        Step of the upper-level optimizer (for Adam: the largest move of a
-        coordinate of ``theta`` or of ``log(alpha)`` per iteration).
-    eps_init : "auto" or float, default="auto"
-        Initial penalty parameter.
-    eps_decay : float, default=0.2
-        Geometric decay of ``eps`` between stages.
-    max_stages : int, default=6
-        Maximum number of penalty stages.
-    max_iter : int, default=50
-        Upper-level iterations per stage (``"round"`` runs one stage of
-        ``max_stages * max_iter`` iterations).
-    tol : float, default=1e-3
-        Binarity tolerance on the distance of ``theta`` to a one-hot matrix.
-    n_jobs : int, default=None
-        Number of joblib workers over chunks of tasks. Tasks are independent
-        given ``(theta, alpha)``; any joblib backend (e.g. dask or ray, through
-        ``joblib.parallel_config``) can spread them over a cluster. Results do
-        not depend on ``n_jobs``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial ``theta`` and the ``cv`` split.
-    verbose : int, default=0
-        0 is silent, 1 prints one line per stage.
-    warm_start : bool, default=False
-        When True and already fitted with the same ``n_groups`` and number of
-        features, start from the previous ``theta_relaxed_`` and ``alpha_``
-        (and, after a ``"penalize"`` fit, its last ``eps``), with the same
-        ``cv`` split. Fitting ``strategy="round"`` first and then
-        ``strategy="penalize"`` with ``warm_start=True`` runs the penalty
-        stages from a converged relaxation.
+    %(parameters)s
 
     Attributes
     ----------
@@ -165,21 +98,21 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         Task labels (only when ``tasks`` is passed to ``fit``).
     n_tasks_ : int
         Number of tasks.
-    n_iter_ : int
-        Total number of upper-level iterations.
-    eps_path_, objective_path_, penalty_path_, dist_path_ : ndarray
-        Per stage: ``eps``, validation objective ``G``, penalty ``phi`` and
-        distance to the binary set at the end of the stage.
-    n_iter_path_ : ndarray of int
-        Iterations per stage.
-    objective_history_ : ndarray
-        ``G`` at every upper-level iteration.
-    time_history_ : ndarray
-        Cumulative wall time in seconds at every upper-level iteration.
+    %(path_attributes)s
     converged_ : bool
-        Whether ``theta`` became binary within ``tol`` (``"penalize"``) or the
-        relaxed stage converged (``"round"``), and every lower-level solve
-        converged.
+        Upper level: whether ``theta`` became binary within ``tol``
+        (``"penalize"``) or the relaxed stage converged (``"round"``).
+    lower_converged_ : bool
+        Lower level: whether every task's group-lasso solve converged in the
+        final refit and in the last pass over the tasks at the returned
+        assignment (intermediate solves that did not converge are counted in
+        ``n_lower_unconverged_``).
+    n_lower_unconverged_ : int
+        Number of task solves of the lower level that did not converge, over
+        the whole fit.
+    n_hypergradients_ : int
+        Number of full passes over the tasks (hypergradients and objective
+        values) during the fit, the polish excluded.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -255,24 +188,19 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
     __metadata_request__score = {"tasks": True}
 
     _parameter_constraints: dict = {
+        **_RelaxAndPenalizeMixin._parameter_constraints,
         "n_groups": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"penalize", "round"})],
         "eta": [Interval(Real, 0, None, closed="neither")],
         "alpha_init": [Interval(Real, 0, None, closed="neither"), None],
         "alpha_bounds": [tuple, None],
         "fit_intercept": ["boolean"],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
-        "optimizer": [StrOptions({"adam", "pgd", "frank_wolfe"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "eps_init": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "eps_decay": [Interval(Real, 0, 1, closed="neither")],
-        "max_stages": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, 0.5, closed="neither")],
+        "relaxed_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "polish": ["boolean"],
+        "max_polish_moves": [Interval(Integral, 0, None, closed="left")],
+        "lower_tol": [Interval(Real, 0, 1, closed="neither")],
+        "lower_max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -286,12 +214,17 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         fit_intercept=True,
         cv=0.25,
         optimizer="adam",
-        learning_rate=0.05,
+        learning_rate=None,
         eps_init="auto",
         eps_decay=0.2,
         max_stages=6,
-        max_iter=50,
+        max_iter=20,
+        relaxed_max_iter=300,
         tol=1e-3,
+        polish=True,
+        max_polish_moves=5,
+        lower_tol=1e-10,
+        lower_max_iter=30,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -310,7 +243,12 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
         self.eps_decay = eps_decay
         self.max_stages = max_stages
         self.max_iter = max_iter
+        self.relaxed_max_iter = relaxed_max_iter
         self.tol = tol
+        self.polish = polish
+        self.max_polish_moves = max_polish_moves
+        self.lower_tol = lower_tol
+        self.lower_max_iter = lower_max_iter
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -348,85 +286,24 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             splits.append((train, val))
         return splits
 
-    def _build_units(self, X, Y, rows, X_val, Y_val, rows_val, shared, rng):
-        """List of folds, each a list of per-task ``_Unit`` (uncentered)."""
-        n_tasks = len(rows)
-        if X_val is not None:
-            return [
-                [
-                    _Unit(
-                        X[rows[t]],
-                        Y[rows[t], c],
-                        X_val[rows_val[t]],
-                        Y_val[rows_val[t], c],
-                    )
-                    for t, c in self._task_cols(n_tasks, Y)
-                ]
-            ]
-        if shared:
+    def _folds(self, tasks, val_tasks, rng):
+        """One ``TaskSet`` with validation rows per fold."""
+        if val_tasks is not None:
+            return [TaskSet(tasks.X, tasks.y, val_tasks.X, val_tasks.y)]
+        if tasks.shared:
             # Shared design: one split of the rows for every task.
-            splits = self._splits(X.shape[0], rng)
             return [
-                [_Unit(X[tr], Y[tr, t], X[va], Y[va, t]) for t in range(n_tasks)]
-                for tr, va in splits
+                tasks.split(train, val)
+                for train, val in self._splits(tasks.X.shape[0], rng)
             ]
-        per_task = [self._splits(len(r), rng) for r in rows]
+        per_task = [self._splits(len(y), rng) for y in tasks.y]
         n_folds = len(per_task[0])
         if any(len(s) != n_folds for s in per_task):
             raise ValueError("cv must give the same number of folds for every task.")
         return [
-            [
-                _Unit(
-                    X[rows[t][per_task[t][k][0]]],
-                    Y[rows[t][per_task[t][k][0]], 0],
-                    X[rows[t][per_task[t][k][1]]],
-                    Y[rows[t][per_task[t][k][1]], 0],
-                )
-                for t in range(n_tasks)
-            ]
+            tasks.split([s[k][0] for s in per_task], [s[k][1] for s in per_task])
             for k in range(n_folds)
         ]
-
-    @staticmethod
-    def _task_cols(n_tasks, Y):
-        if Y.shape[1] > 1:
-            return [(t, t) for t in range(n_tasks)]
-        return [(t, 0) for t in range(n_tasks)]
-
-    def _chunks(self, units, shared, n_folds_total, n_tasks):
-        """Center and pack units into ``TaskChunk`` objects; return alpha_max."""
-        chunks, alpha_max = [], 0.0
-        for fold in units:
-            for start in range(0, len(fold), TASKS_PER_CHUNK):
-                part = fold[start : start + TASKS_PER_CHUNK]
-                if shared:
-                    X = part[0].X
-                    Y = np.stack([u.y for u in part], axis=1)
-                    Xv = part[0].X_val
-                    Yv = np.stack([u.y_val for u in part], axis=1)
-                    X, Y, Xv, Yv, _, _ = _center(X, Y, Xv, Yv, self.fit_intercept)
-                    Y, Yv = Y.T.copy(), Yv.T.copy()
-                    n_val = np.full(len(part), Xv.shape[0])
-                else:
-                    cen = [
-                        _center(u.X, u.y, u.X_val, u.y_val, self.fit_intercept)
-                        for u in part
-                    ]
-                    n_tr = max(c[0].shape[0] for c in cen)
-                    n_va = max(c[2].shape[0] for c in cen)
-                    X, Y = (
-                        _pad([c[0] for c in cen], n_tr),
-                        _pad([c[1] for c in cen], n_tr),
-                    )
-                    Xv = _pad([c[2] for c in cen], n_va)
-                    Yv = _pad([c[3] for c in cen], n_va)
-                    n_val = np.array([c[2].shape[0] for c in cen])
-                weight = 1.0 / (2.0 * n_folds_total * n_tasks * n_val)
-                chunk = TaskChunk(X, Y, Xv, Yv, weight)
-                _, c, _ = chunk.gram()
-                alpha_max = max(alpha_max, float(np.max(np.linalg.norm(c, axis=1))))
-                chunks.append(chunk)
-        return chunks, alpha_max
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -535,62 +412,115 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
                         f"y_val has {Y_val.shape[1]} tasks (columns), y has "
                         f"{Y.shape[1]}."
                     )
-                rows_val = [np.arange(X_val.shape[0])] * n_tasks
         elif tasks_val is not None:
             raise ValueError("tasks_val is only used together with X_val.")
         else:
             Y_val = None
 
         L = self.n_groups
-        warm = (
-            self.warm_start
-            and hasattr(self, "theta_relaxed_")
-            and self.theta_relaxed_.shape == (n_features, L)
+        theta_prev = self._warm_start_point((n_features, L))
+        warm = theta_prev is not None
+        rng, split_rng = self._split_rngs(reuse_seed=warm)
+        if tasks is None:  # shared design: the columns of Y are the tasks
+            train = TaskSet(X, Y)
+            val = None if X_val is None else TaskSet(X_val, Y_val)
+        else:
+            train = TaskSet([X[r] for r in rows], [Y[r, 0] for r in rows])
+            val = None
+            if X_val is not None:
+                val = TaskSet(
+                    [X_val[r] for r in rows_val], [Y_val[r, 0] for r in rows_val]
+                )
+        problem = GroupStructureProblem.from_tasks(
+            self._folds(train, val, split_rng),
+            self.eta,
+            fit_intercept=self.fit_intercept,
+            refit_tasks=train,
+            n_jobs=self.n_jobs,
+            tol=self.lower_tol,
+            max_iter=self.lower_max_iter,
         )
-        rng = check_random_state(self.random_state)
-        # The split seed is drawn once and reused by warm starts (same split).
-        seed = self._split_seed if warm else rng.randint(np.iinfo(np.int32).max)
-        self._split_seed = seed
-        shared = tasks is None
-        units = self._build_units(
-            X, Y, rows, X_val, Y_val, rows_val, shared, np.random.RandomState(seed)
-        )
-        chunks, alpha_max = self._chunks(units, shared, len(units), n_tasks)
+        alpha_max = problem.alpha_max
         if not alpha_max > 1e-12 * np.linalg.norm(X) * np.linalg.norm(Y):
             # No training signal (constant or zero targets, one training row
             # per task): w = 0 for every alpha > 0, any box will do.
             alpha_max = 1.0
         low, high = self._alpha_box(alpha_max)
         alpha0 = self.alpha_init if self.alpha_init is not None else 0.1 * alpha_max
-        eps_init = self.eps_init
         if warm:
-            theta0, alpha0 = self.theta_relaxed_, self.alpha_
-            if self.strategy == "penalize" and np.isfinite(self.eps_path_[-1]):
-                eps_init = float(self.eps_path_[-1])
+            theta0, alpha0 = theta_prev, self.alpha_
         else:
             theta0 = 1.0 / L + rng.normal(scale=np.sqrt(0.1 / L), size=(n_features, L))
-        alpha0 = float(np.clip(alpha0, low, high))
-        problem = GroupStructureProblem(chunks, self.eta, n_jobs=self.n_jobs)
-        with threadpool_limits(limits=1, user_api="blas"), warnings_at_user():
-            res = relax_and_penalize(
-                problem,
-                theta0,
-                feasible_set=RowSimplex(),
-                lam0=np.array([np.log(alpha0)]),
-                lam_bounds=(np.log(low), np.log(high)),
-                strategy=self.strategy,
-                optimizer=self.optimizer,
-                eps_init=eps_init,
-                eps_decay=self.eps_decay,
-                max_stages=self.max_stages,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                learning_rate=self.learning_rate,
-                verbose=self.verbose,
+        lam0 = np.array([np.log(float(np.clip(alpha0, low, high)))])
+        lam_bounds = (np.log(low), np.log(high))
+
+        relaxed = None
+        if self.strategy == "penalize" and not warm and self.relaxed_max_iter > 0:
+            # Phase 1: the relaxation, solved close to stationarity, so that
+            # the penalty stages start from its information (the two-phase
+            # route); "auto" eps is then measured there.
+            kwargs = self._core_kwargs()
+            kwargs.update(
+                strategy="round", max_stages=1, max_iter=self.relaxed_max_iter
             )
-            self.alpha_ = float(np.exp(res.lam[0]))
-            theta = np.asarray(res.theta, dtype=float)
-            coef, intercept, refit_ok = self._refit(X, Y, rows, theta, shared)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an iteration cap, not a failure
+                relaxed = relax_and_penalize(
+                    problem,
+                    theta0,
+                    feasible_set=RowSimplex(),
+                    lam0=lam0,
+                    lam_bounds=lam_bounds,
+                    **kwargs,
+                )
+            theta0, lam0 = relaxed.theta_relaxed, relaxed.lam
+        res = self._run(
+            problem,
+            theta0,
+            RowSimplex(),
+            resume=warm,
+            lam0=lam0,
+            lam_bounds=lam_bounds,
+        )
+        if relaxed is not None:
+            self._prepend_path(relaxed)
+        self.n_hypergradients_ = problem.n_calls
+        theta, lam = np.asarray(res.theta, dtype=float), res.lam
+        if relaxed is not None:
+            # Both binary points are candidates of the same upper problem:
+            # keep the path's unless rounding the relaxation validates better.
+            rounded = RowSimplex().round(relaxed.theta_relaxed)
+            if problem.value(rounded, relaxed.lam) < problem.value(theta, lam):
+                theta, lam = rounded, relaxed.lam
+        self.polish_ = None
+        if self.polish and self.max_polish_moves > 0:
+            # Moves are verified one warm-started pass each (the batched
+            # evaluate_moves costs as much per move here, and the search's
+            # budget then counts passes exactly).
+            theta, _, self.polish_ = polish_binary(
+                _PassEvaluator(problem),
+                theta,
+                lam,
+                feasible_set=RowSimplex(),
+                max_evals=self.max_polish_moves * (2 * L + 1),
+                first_batch=2 * L,
+            )
+        self.alpha_ = float(np.exp(lam[0]))
+        # The last pass over the tasks was at the returned assignment.
+        last_ok = problem.last_converged
+        coef, intercept, n_bad = problem.refit(theta, self.alpha_)
+        self.n_lower_unconverged_ = problem.n_unconverged + n_bad
+        self.lower_converged_ = bool(last_ok and n_bad == 0)
+        if not self.lower_converged_:
+            warn_user(
+                "The lower-level group-lasso solver did not converge for "
+                f"{problem.n_unconverged + n_bad} task solve(s) within "
+                f"lower_max_iter={self.lower_max_iter} Newton steps per phase "
+                f"(tolerance lower_tol={self.lower_tol:g}); the coefficients "
+                "and the hypergradient may be inaccurate. Increase "
+                "lower_max_iter, or increase lower_tol.",
+                ConvergenceWarning,
+            )
 
         self.group_assignment_ = theta > 0.5
         self.theta_ = self.group_assignment_
@@ -600,20 +530,28 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             if col.any()
         ]
         self.theta_relaxed_ = np.asarray(res.theta_relaxed)
-        set_path_attributes(self, res)
-        lower_ok = problem.all_converged and refit_ok
-        if not lower_ok:
-            warn_user(
-                "The lower-level group-lasso solver did not converge for some "
-                "task; the hypergradient may be inaccurate.",
-                ConvergenceWarning,
-            )
-        self.converged_ = bool(res.converged and lower_ok)
         if self._single:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
         else:
             self.coef_, self.intercept_ = coef, intercept
         return self
+
+    def _core_options(self):
+        # The polish runs after the path, with this estimator's own budget.
+        return {"polish": False}
+
+    def _prepend_path(self, relaxed):
+        """Put the relaxation phase in front of the fitted path attributes."""
+        offset = relaxed.time_history[-1] if relaxed.time_history.size else 0.0
+        for field, attribute in _PATH_ATTRIBUTES.items():
+            first, rest = getattr(relaxed, field), getattr(self, attribute)
+            if field == "n_iter":
+                value = first + rest
+            elif field == "time_history":
+                value = np.concatenate([first, rest + offset])
+            else:
+                value = np.concatenate([first, rest])
+            setattr(self, attribute, value)
 
     def _alpha_box(self, alpha_max):
         if self.alpha_bounds is None:
@@ -629,40 +567,6 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
                 f"alpha_bounds must satisfy 0 < low < high, got {self.alpha_bounds!r}."
             )
         return low, high
-
-    def _refit(self, X, Y, rows, theta, shared):
-        """Lower level on all training rows at the binary theta."""
-        n_tasks = len(rows)
-        coef = np.zeros((n_tasks, X.shape[1]))
-        intercept = np.zeros(n_tasks)
-        ok = True
-        for start in range(0, n_tasks, TASKS_PER_CHUNK):
-            idx = np.arange(start, min(start + TASKS_PER_CHUNK, n_tasks))
-            if shared:
-                Xc, Yc, _, _, xm, ym = _center(
-                    X, Y[:, idx], None, None, self.fit_intercept
-                )
-                chunk = TaskChunk(Xc, Yc.T.copy())
-                x_means = np.broadcast_to(xm, (len(idx), X.shape[1]))
-                y_means = np.broadcast_to(ym, (len(idx),))
-            else:
-                cen = [
-                    _center(X[rows[t]], Y[rows[t], 0], None, None, self.fit_intercept)
-                    for t in idx
-                ]
-                n_tr = max(c[0].shape[0] for c in cen)
-                chunk = TaskChunk(
-                    _pad([c[0] for c in cen], n_tr), _pad([c[1] for c in cen], n_tr)
-                )
-                x_means = np.array([c[4] for c in cen])
-                y_means = np.array([c[5] for c in cen]).reshape(-1)
-            W, _, conv, _ = solve_lower(
-                _Data(*chunk.gram()), theta, self.alpha_, self.eta
-            )
-            ok &= bool(np.all(conv))
-            coef[idx] = W
-            intercept[idx] = y_means - np.einsum("tp,tp->t", x_means, W)
-        return coef, intercept, ok
 
     # ---------------------------------------------------------------- predict
     def predict(self, X, tasks=None):
@@ -727,3 +631,57 @@ class GroupStructureLassoCV(RegressorMixin, BaseEstimator):
             :func:`~sklearn.metrics.r2_score` of ``self.predict(X, tasks)``.
         """
         return r2_score(y, self.predict(X, tasks=tasks), sample_weight=sample_weight)
+
+
+_PARAMETERS_DOC = """
+    n_groups : int, default={default}
+        Number of groups ``L`` (at most ``n_features``). Groups that end up
+        empty are dropped from ``groups_``.
+    eta : float, default={default}
+        Ridge term ``eta / 2 ||w||^2`` of the lower level (uniqueness).
+    alpha_init : float, default={default}
+        Starting group-lasso strength. None means ``0.1 * alpha_max`` with
+        ``alpha_max = max_t ||X_t^T y_t||_2`` (above it every task is zero).
+    alpha_bounds : tuple of (float, float), default={default}
+        Box for ``alpha``. None means ``(1e-4 * alpha_max, alpha_max)``.
+    fit_intercept : bool, default={default}
+        Whether to fit one unpenalized intercept per task (by centering each
+        task's training rows).
+    cv : int, float, cross-validation generator or iterable, default={default}
+        Where the validation error comes from when ``X_val`` is not given. A
+        float in (0, 1) holds out that fraction of each task's rows; an int
+        or a splitter gives K folds (applied to each task's rows) and the
+        validation error is averaged over folds and tasks.
+    relaxed_max_iter : int, default={default}
+        ``strategy="penalize"`` only: iterations of a first, unpenalized
+        phase that solves the relaxation (it stops earlier at stationarity);
+        the penalty stages then start from the relaxed solution, with
+        ``eps_init="auto"`` measured there, and the binary point of the path
+        is kept unless the rounding of the relaxed solution has a lower
+        validation objective. 0 starts the penalty stages at once (the
+        paper's single path). Not used by a warm start, which continues the
+        previous path.
+    polish : bool, default={default}
+        After the path (or the rounding), run a binary local search: move one
+        feature to another group while it lowers the validation objective
+        ``G``, the moves screened by the hypergradient and verified exactly
+        (see :func:`~sklearn_relaxpen._core.polish.polish_binary`).
+    max_polish_moves : int, default={default}
+        Budget of the polish: ``max_polish_moves * (2 * n_groups + 1)``
+        passes over the tasks (one per exact move evaluation or
+        hypergradient), about that many accepted moves.
+    lower_tol : float, default={default}
+        Tolerance of the lower-level Newton solver: Newton decrement relative
+        to ``1/2 ||y_t||^2`` of each task.
+    lower_max_iter : int, default={default}
+        Newton steps of the lower-level solver per phase (between two
+        updates of the set of zero groups).
+    n_jobs : int, default={default}
+        Number of threads over chunks of tasks (``-1``: all cores). Tasks are
+        independent given ``(theta, alpha)`` and the chunks are fixed, so
+        results do not depend on ``n_jobs``. During the parallel sections
+        BLAS runs single-threaded; otherwise the BLAS thread setting of the
+        caller (e.g. ``threadpoolctl``) is respected.
+"""
+
+document_estimator(GroupStructureLassoCV, _PARAMETERS_DOC)

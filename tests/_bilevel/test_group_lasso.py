@@ -7,11 +7,10 @@ import pytest
 
 from sklearn_relaxpen._bilevel.group_lasso import (
     GroupStructureProblem,
-    TaskChunk,
-    _Data,
     chunk_value_and_grad,
     solve_lower,
 )
+from sklearn_relaxpen._bilevel.group_tasks import TaskChunk, TaskSet
 
 ETA = 1e-3
 
@@ -37,7 +36,8 @@ def _value(chunk, theta, alpha):
 
 
 def _objective(chunk, W, theta, alpha):
-    Q, c, yy = chunk.gram()
+    g = chunk.gram()
+    Q, c, yy = g.Q, g.c, g.yy
     QW = W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
     smooth = 0.5 * np.sum(W * QW, 1) - np.sum(c * W, 1) + 0.5 * yy
     pen = alpha * np.sqrt((W * W) @ (theta * theta)).sum(1)
@@ -46,7 +46,7 @@ def _objective(chunk, W, theta, alpha):
 
 def _ista(chunk, theta_binary, alpha, n_iter=20000):
     """Reference solver for one-hot theta: proximal gradient (group soft-thr.)."""
-    Q, c, _ = chunk.gram()
+    Q, c = chunk.gram().Q, chunk.gram().c
     labels = theta_binary.argmax(1)
     n_tasks, n_features = c.shape
     lip = np.max(np.linalg.eigvalsh(np.broadcast_to(Q, (n_tasks,) + Q.shape[-2:])))
@@ -69,7 +69,7 @@ def test_solver_matches_reference_on_binary_theta(shared):
     rng = np.random.RandomState(1)
     theta = np.eye(3)[rng.randint(3, size=9)]
     alpha = 1.5
-    data = _Data(*chunk.gram())
+    data = chunk.gram()
     W, zero, conv, _ = solve_lower(data, theta, alpha, ETA, tol=1e-14)
     assert conv.all()
     W_ref = _ista(chunk, theta, alpha)
@@ -90,7 +90,7 @@ def test_warm_start_gives_same_solution():
     rng = np.random.RandomState(0)
     theta = rng.uniform(size=(9, 3))
     theta /= theta.sum(1, keepdims=True)
-    data = _Data(*chunk.gram())
+    data = chunk.gram()
     W1, z1, c1, _ = solve_lower(data, theta, 0.7, ETA, tol=1e-14)
     theta2 = theta * (1 + 0.05 * rng.uniform(size=theta.shape))
     W2, z2, c2, _ = solve_lower(data, theta2, 0.75, ETA, W0=W1, zero0=z1, tol=1e-14)
@@ -211,3 +211,119 @@ def test_problem_n_jobs_identical():
         assert a[0] == b[0]
         np.testing.assert_array_equal(a[1], b[1])
         np.testing.assert_array_equal(a[2], b[2])
+
+
+def test_from_tasks_shared_and_per_task_forms_agree():
+    """A shared design passed as one design per task gives the same problem:
+    same G, hypergradient and refit (centring, padding, weights)."""
+    rng = np.random.RandomState(0)
+    n_tasks, n, n_val, P = 70, 12, 7, 6  # 70 tasks: two chunks
+    X, X_val = rng.standard_normal((n, P)), rng.standard_normal((n_val, P))
+    Y = X @ rng.standard_normal((P, n_tasks)) + 1.0 + rng.standard_normal((n, n_tasks))
+    Y_val = X_val @ rng.standard_normal((P, n_tasks))
+    shared = TaskSet(X, Y)
+    per_task = TaskSet([X] * n_tasks, list(Y.T))
+    theta = rng.dirichlet(np.ones(3), size=P)
+    lam = np.array([np.log(2.0)])
+    out = []
+    for train, val in (
+        (shared, TaskSet(X_val, Y_val)),
+        (per_task, TaskSet([X_val] * n_tasks, list(Y_val.T))),
+    ):
+        fold = TaskSet(train.X, train.y, val.X, val.y)
+        problem = GroupStructureProblem.from_tasks([fold], ETA, refit_tasks=train)
+        value, g_theta, g_lam = problem.value_and_grad(theta, lam)
+        coef, intercept, n_bad = problem.refit(theta, 2.0)
+        out.append((value, g_theta, g_lam, coef, intercept, problem.alpha_max))
+        assert n_bad == 0 and len(problem.chunks) == 2
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # Validating on the training rows: G is half the mean squared residual of
+    # the refitted models (intercepts included).
+    problem = GroupStructureProblem.from_tasks(
+        [TaskSet(X, Y, X, Y)], ETA, refit_tasks=shared
+    )
+    coef, intercept, _ = problem.refit(theta, 2.0)
+    expected = 0.5 * np.mean((X @ coef.T + intercept - Y) ** 2)
+    assert problem.value(theta, lam) == pytest.approx(expected, rel=1e-9)
+
+
+def _binary_problem(shared=False, seed=0):
+    rng = np.random.RandomState(seed)
+    labels = rng.randint(3, size=9)
+    chunks = [_problem(seed=s, shared=shared, labels=labels) for s in (seed, seed + 1)]
+    return GroupStructureProblem(chunks, ETA, tol=1e-14), np.eye(3)[labels]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_evaluate_moves_matches_fresh_solves(shared):
+    """Every single move of the binary assignment, evaluated in one batch with
+    warm-started solves of the affected tasks only, equals G computed by a
+    fresh problem (cold solves of every task) at the moved assignment."""
+    problem, theta = _binary_problem(shared)
+    lam = np.array([np.log(0.5)])
+    problem.value_and_grad(theta, lam)
+    moves = np.array(
+        [(k, c) for k in range(theta.shape[0]) for c in range(3) if theta[k, c] == 0]
+    )
+    values = problem.evaluate_moves(theta, lam, moves)
+    for (k, c), value in zip(moves, values):
+        moved = theta.copy()
+        moved[k] = 0.0
+        moved[k, c] = 1.0
+        fresh = GroupStructureProblem(problem.chunks, ETA, tol=1e-14)
+        assert value == pytest.approx(fresh.value(moved, lam), rel=1e-9, abs=1e-13)
+    # The evaluator does not move the problem's own state off theta.
+    assert problem.value(theta, lam) == pytest.approx(
+        GroupStructureProblem(problem.chunks, ETA, tol=1e-14).value(theta, lam),
+        rel=1e-12,
+    )
+
+
+def test_evaluate_moves_without_a_previous_call():
+    problem, theta = _binary_problem(seed=3)
+    lam = np.array([np.log(0.3)])
+    moved = theta.copy()
+    moved[0] = np.roll(theta[0], 1)
+    value = problem.evaluate_moves(theta, lam, np.array([[0, moved[0].argmax()]]))
+    fresh = GroupStructureProblem(problem.chunks, ETA, tol=1e-14)
+    assert value[0] == pytest.approx(fresh.value(moved, lam), rel=1e-9)
+
+
+def test_polish_never_worsens_G_and_is_verified():
+    """The core's binary local search on this problem, with its exact move
+    evaluator: G never increases and the returned G is the problem's value."""
+    from sklearn_relaxpen._core import RowSimplex
+    from sklearn_relaxpen._core.polish import polish_binary
+
+    problem, theta = _binary_problem(seed=5)
+    rng = np.random.RandomState(0)
+    start = np.eye(3)[rng.randint(3, size=9)]  # a poor assignment
+    lam = np.array([np.log(0.5)])
+    before = problem.value(start, lam)
+    theta_p, value, record = polish_binary(
+        problem, start, lam, feasible_set=RowSimplex(), max_evals=10**6
+    )
+    assert value <= before and record.objective_before == pytest.approx(before)
+    assert record.n_moves >= 1 and record.certified
+    fresh = GroupStructureProblem(problem.chunks, ETA, tol=1e-14)
+    assert fresh.value(theta_p, lam) == pytest.approx(value, rel=1e-9)
+    assert np.all(theta_p.sum(axis=1) == 1)
+
+
+def test_solver_handles_per_task_theta():
+    """A (T, P, L) theta (one assignment per task) gives, task by task, the
+    solution of the shared-theta solver."""
+    chunk = _problem(seed=4)
+    rng = np.random.RandomState(1)
+    thetas = rng.dirichlet(np.ones(3), size=(5, 9))
+    thetas[thetas < 0.15] = 0.0
+    thetas /= thetas.sum(axis=2, keepdims=True)
+    W, _, conv, _ = solve_lower(chunk.gram(), thetas, 0.7, ETA, tol=1e-14)
+    assert conv.all()
+    for t in range(5):
+        Wt, _, ct, _ = solve_lower(
+            chunk.gram().subset([t]), thetas[t], 0.7, ETA, tol=1e-14
+        )
+        assert ct.all()
+        np.testing.assert_allclose(W[t], Wt[0], atol=1e-9)

@@ -183,7 +183,8 @@ def test_inputs_not_modified_and_reproducible(easy):
 
 def test_warm_start_continues_and_round_then_penalize(easy):
     kwargs = _fit_kwargs(easy)
-    est = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0)
+    plain = dict(relaxed_max_iter=0, polish=False)  # the paper's single path
+    est = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0, **plain)
     with pytest.warns(ConvergenceWarning):
         est.fit(easy.X_train, easy.y_train, **kwargs)
     last_eps, relaxed = est.eps_path_[-1], est.theta_relaxed_.copy()
@@ -192,7 +193,7 @@ def test_warm_start_continues_and_round_then_penalize(easy):
     assert est.eps_path_[0] == pytest.approx(last_eps)  # continued, not restarted
     assert est.dist_path_[-1] <= est.tol
     # a cold fit from the same seed does not see the first fit
-    cold = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0)
+    cold = GroupStructureLassoCV(2, max_stages=1, max_iter=2, random_state=0, **plain)
     with pytest.warns(ConvergenceWarning):
         cold.fit(easy.X_train, easy.y_train, **kwargs)
     np.testing.assert_allclose(cold.theta_relaxed_, relaxed)
@@ -208,9 +209,58 @@ def test_warm_start_continues_and_round_then_penalize(easy):
     assert np.all(two_phase.group_assignment_.sum(axis=1) == 1)
     # "auto" eps was computed at the round fit's relaxed solution, not at the
     # random start of a cold penalize fit
-    cold_penalize = GroupStructureLassoCV(2, random_state=0)
+    cold_penalize = GroupStructureLassoCV(2, random_state=0, **plain)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         cold_penalize.fit(easy.X_train, easy.y_train, **kwargs)
     assert np.isfinite(two_phase.eps_path_[0])
     assert two_phase.eps_path_[0] != pytest.approx(cold_penalize.eps_path_[0])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(lower_tol=0.0), "lower_tol"),
+        (dict(lower_tol=2.0), "lower_tol"),
+        (dict(lower_max_iter=0), "lower_max_iter"),
+        (dict(relaxed_max_iter=-1), "relaxed_max_iter"),
+        (dict(polish="yes"), "polish"),
+        (dict(max_polish_moves=-2), "max_polish_moves"),
+        (dict(n_jobs=1.5), "n_jobs"),
+    ],
+)
+def test_new_parameters_rejected(easy, params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        GroupStructureLassoCV(**FAST, **params).fit(
+            easy.X_train, easy.y_train, tasks=easy.tasks_train
+        )
+
+
+def test_polish_and_convergence_attributes(easy):
+    """The polish never raises the validation objective of the path's binary
+    point; upper and lower convergence are reported apart; the relaxation
+    phase leads the path."""
+    kwargs = _fit_kwargs(easy)
+    model = GroupStructureLassoCV(2, max_iter=10, relaxed_max_iter=15, random_state=0)
+    model.fit(easy.X_train, easy.y_train, **kwargs)
+    record = model.polish_
+    assert record.objective_after <= record.objective_before
+    assert isinstance(model.converged_, bool)
+    assert model.lower_converged_ and model.n_lower_unconverged_ == 0
+    assert np.isinf(model.eps_path_[0]) and model.n_iter_path_[0] <= 15
+    assert model.n_iter_ == model.n_iter_path_.sum()
+    assert len(model.objective_history_) == model.n_iter_
+    assert np.all(np.diff(model.time_history_) >= 0)
+    assert model.n_hypergradients_ >= model.n_iter_
+    off = (
+        clone(model).set_params(polish=False).fit(easy.X_train, easy.y_train, **kwargs)
+    )
+    assert off.polish_ is None
+
+
+def test_lower_level_warning_names_the_parameters(easy):
+    # A tolerance below rounding error cannot be met.
+    model = GroupStructureLassoCV(2, lower_max_iter=2, lower_tol=1e-300, **FAST)
+    with pytest.warns(ConvergenceWarning, match="lower_max_iter"):
+        model.fit(easy.X_train, easy.y_train, tasks=easy.tasks_train)
+    assert not model.lower_converged_ and model.n_lower_unconverged_ > 0

@@ -1,0 +1,445 @@
+# Authors: The sklearn_relaxpen developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Batched exact solver of the soft-group lasso (the lower level).
+
+For every task ``t`` (paper eq. (8))::
+
+    w_t = argmin_w  1/2 ||X_t w - y_t||^2 + alpha sum_l ||theta_l * w||_2
+                    + eta/2 ||w||^2
+
+``theta`` is shared (P, L) or given per task (T, P, L). The penalty is smooth
+wherever every group norm ``n_l = ||theta_l * w||`` is positive. A group can
+only be exactly zero with all its features, so a zero group pins every
+feature ``j`` with ``theta_jl > 0`` to zero. The solution is described by the
+set ``Z`` of zero groups: the pinned features are zero and the remaining
+*free* features solve a smooth, strongly convex problem. The solver:
+
+1. works on the free features only (an active set: with a near-binary
+   ``theta`` a task has few nonzero groups, so the Newton systems are small;
+   tasks are padded to the largest free set of the batch);
+2. from a warm start (previous ``W`` and ``Z``), alternates exact damped
+   Newton with ``Z`` fixed and updates of ``Z``: groups whose norm collapsed
+   or whose block optimality test (zero is the best value of the group with
+   the others fixed, a screening rule) passes join ``Z``, zero groups whose
+   dual certificate fails leave it;
+3. from a cold start, or when step 2 does not settle, identifies ``Z`` by
+   damped Newton on the smoothed problem (``n_l -> sqrt(n_l^2 + mu^2)``)
+   along a decreasing sequence of ``mu``, then runs step 2.
+
+A task is converged when its Newton decrement is below ``tol`` (relative to
+``1/2 ||y_t||^2``), no nonzero group collapsed and every zero group passes
+the dual certificate (``u_l`` with ``||u_l|| <= alpha`` and ``sum_{l in Z}
+theta_l * u_l = -grad f`` on the pinned features; exact for one-hot rows,
+sufficient in general). The line search is exact arithmetic on per-group
+quadratics, so it costs no extra data pass.
+"""
+
+import numpy as np
+
+_TINY = 1e-300
+_STEPS = 0.5 ** np.arange(40)
+_MU_POWERS = (2, 4, 6, 8, 10, 12)
+_ZERO_REL = 1e-6
+# Smallest group norm used in 1 / n_l**3 (keeps the Hessian finite).
+_NORM_FLOOR = 1e-60
+# Z updates of the exact phase before falling back to the smoothing path.
+_ROUNDS = 8
+
+
+def group_sq_norms(W, s):
+    """``n_l^2 = sum_j s_jl w_j^2`` for every task: (T, L)."""
+    if s.ndim == 2:
+        return (W * W) @ s
+    return np.einsum("tp,tpl->tl", W * W, s)
+
+
+def free_mask(zero, support):
+    """Free features: not in the support of any zero group. (T, P) bool."""
+    z = zero.astype(float)
+    if support.ndim == 2:
+        return ~((z @ support.T.astype(float)) > 0)
+    return ~(np.einsum("tl,tpl->tp", z, support.astype(float)) > 0)
+
+
+def qmul(Q, W):
+    """``Q_t w_t`` for every task (``Q`` shared (P, P) or per task (T, P, P))."""
+    if Q.ndim == 2:
+        return W @ Q
+    return np.einsum("tpq,tq->tp", Q, W)
+
+
+class _Reduced:
+    """The problem restricted to each task's free features (padded)."""
+
+    def __init__(self, gram, s, free):
+        n_tasks, n_features = free.shape
+        k = max(int(free.sum(axis=1).max(initial=0)), 1)
+        # A permutation per task, free features first: the padding indices are
+        # distinct pinned features, so scattering back writes their zeros.
+        idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
+        valid = np.take_along_axis(free, idx, axis=1)
+        Q = gram.Q
+        if k == n_features and valid.all():  # nothing pinned: idx is arange
+            Qr = np.broadcast_to(Q, (n_tasks, k, k))
+        elif Q.ndim == 2:
+            Qr = Q[idx[:, :, None], idx[:, None, :]]
+        else:
+            Qr = Q[np.arange(n_tasks)[:, None, None], idx[:, :, None], idx[:, None, :]]
+        pair = valid[:, :, None] & valid[:, None, :]
+        Qr = np.where(pair, Qr, 0.0)
+        Qr[:, np.arange(k), np.arange(k)] += ~valid
+        self.Q = Qr
+        self.c = np.take_along_axis(gram.c, idx, axis=1) * valid
+        if s.ndim == 2:
+            sr = s[idx]
+        else:
+            sr = np.take_along_axis(s, idx[:, :, None], axis=1)
+        self.s = sr * valid[:, :, None]
+        self.idx, self.valid = idx, valid
+        self.scale, self.wscale = gram.scale, gram.wscale
+
+    def gather(self, W):
+        return np.take_along_axis(W, self.idx, axis=1) * self.valid
+
+    def scatter(self, Wr, n_features):
+        W = np.zeros((Wr.shape[0], n_features))
+        np.put_along_axis(W, self.idx, Wr * self.valid, axis=1)
+        return W
+
+    def hessian(self, W, alpha, eta, active, mu=0.0, todo=None):
+        """Gradient parts and Hessian of the reduced objective.
+
+        Returns ``grad`` (T, k), ``H`` (T, k, k) and ``grad_f`` (smooth part)
+        for the tasks ``todo`` (all when None).
+        """
+        Q, c, s, valid = self.Q, self.c, self.s, self.valid
+        if todo is not None:
+            Q, c, s, valid = Q[todo], c[todo], s[todo], valid[todo]
+        nsq = np.einsum("tk,tkl->tl", W * W, s)
+        n = np.sqrt(nsq + mu * mu)
+        inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
+        dpen = np.einsum("tkl,tl->tk", s, inv_n)
+        grad_f = np.matmul(Q, W[:, :, None])[:, :, 0] - c + eta * W
+        grad = np.where(valid, grad_f + alpha * W * dpen, 0.0)
+        V = W[:, :, None] * s
+        H = Q - alpha * np.matmul(V * (inv_n**3)[:, None, :], V.transpose(0, 2, 1))
+        diag = np.einsum("tii->ti", H)
+        diag += eta + alpha * dpen
+        return grad, H, grad_f, nsq
+
+
+def batched_solve(H, b):
+    """``H_t^{-1} b_t`` for every task; a singular ``H_t`` only affects its own
+    task (least squares), not the whole batch."""
+    try:
+        return np.linalg.solve(H, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        out = np.empty_like(b)
+        for t in range(b.shape[0]):
+            try:
+                out[t] = np.linalg.solve(H[t], b[t])
+            except np.linalg.LinAlgError:
+                out[t] = np.linalg.lstsq(H[t], b[t], rcond=None)[0]
+        return out
+
+
+def _newton(red, W, alpha, eta, active, mu, tol, max_iter):
+    """Damped Newton on the reduced (smoothed if mu > 0) problem.
+
+    ``W`` is (T, k) in reduced coordinates. Returns the new ``W`` (a copy),
+    per-task convergence flags and the number of Newton steps taken.
+    """
+    W = W.copy()
+    n_tasks = W.shape[0]
+    mu = np.broadcast_to(np.asarray(mu, dtype=float).reshape(-1, 1), (n_tasks, 1))
+    converged = np.zeros(n_tasks, dtype=bool)
+    todo = np.arange(n_tasks)
+    n_steps = 0
+    for _ in range(max_iter):
+        if todo.size == 0:
+            break
+        sub = None if todo.size == n_tasks else todo
+        Wt, act, mut = W[todo], active[todo], mu[todo]
+        grad, H, grad_f, nsq = red.hessian(Wt, alpha, eta, act, mut, sub)
+        d = -batched_solve(H, grad)
+        gd = np.einsum("tp,tp->t", grad, d)
+        # H is positive definite in exact arithmetic; where rounding (a group
+        # norm near zero) makes the direction useless, take a scaled gradient.
+        ascent = ~(gd < 0) | ~np.isfinite(gd)
+        if ascent.any():
+            diag = np.abs(np.einsum("tii->ti", H[ascent]))
+            d[ascent] = -grad[ascent] / np.maximum(diag, _TINY)
+            gd[ascent] = np.einsum("tp,tp->t", grad[ascent], d[ascent])
+        done = -gd <= 2.0 * tol * red.scale[todo]
+        # Exact line search model: f is quadratic and each group norm is the
+        # square root of a quadratic in the step t.
+        Q = red.Q if sub is None else red.Q[todo]
+        s = red.s if sub is None else red.s[todo]
+        dQd = np.einsum("tp,tp->t", np.matmul(Q, d[:, :, None])[:, :, 0], d)
+        dQd += eta * np.einsum("tp,tp->t", d, d)
+        gfd = np.einsum("tp,tp->t", grad_f, d)
+        A = nsq + mut * mut
+        B = np.einsum("tk,tkl->tl", Wt * d, s)
+        C = np.einsum("tk,tkl->tl", d * d, s)
+        t = _STEPS[None, :, None]
+        new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
+        dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
+            np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
+        )
+        dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
+        steps = _STEPS[None, :]
+        delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
+        ok = delta <= 1e-4 * steps * gd[:, None]
+        first = np.argmax(ok, axis=1)
+        step = np.where(ok.any(axis=1), _STEPS[first], 0.0)
+        step[done] = 1.0
+        W[todo] = Wt + step[:, None] * d
+        n_steps += 1
+        stalled = (step == 0.0) & ~done
+        converged[todo[done]] = True
+        todo = todo[~(done | stalled)]
+    return W, converged, n_steps
+
+
+def _task_view(s, support, todo):
+    if s.ndim == 2:
+        return s, support
+    return s[todo], support[todo]
+
+
+def _neg_grad(gram, W, s, alpha, eta, zero):
+    """``-(grad f + alpha * penalty gradient of the nonzero groups)`` (T, P)."""
+    nsq = group_sq_norms(W, s)
+    inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
+    dpen = inv_n @ s.T if s.ndim == 2 else np.einsum("tpl,tl->tp", s, inv_n)
+    grad_f = qmul(gram.Q, W) - gram.c + eta * W
+    return -(grad_f + alpha * W * dpen), grad_f, nsq
+
+
+def _certificate_norms(g, s, zero, weights):
+    """``||u_l||`` of the certificate ``u_lj = lam_l theta_jl g_j / sum_{l' in Z}
+    lam_l' theta_jl'^2`` (it satisfies ``sum_{l in Z} theta_l * u_l = g`` on
+    the pinned features for any weights ``lam > 0``)."""
+    lz = zero * weights
+    denom = lz @ s.T if s.ndim == 2 else np.einsum("tl,tpl->tp", lz, s)
+    ratio = np.where(denom > 0, g / np.maximum(denom, _TINY), 0.0)
+    return weights * np.sqrt(group_sq_norms(ratio, s))
+
+
+def kkt_violation(gram, W, s, support, alpha, eta, zero):
+    """Zero groups whose dual certificate exceeds alpha: (T, L) bool.
+
+    The certificate is a weighted least-squares split of ``g = -grad f`` on
+    the pinned features among the zero groups that pin them. A feature
+    pinned by one zero group leaves no choice; for features shared by
+    several, the weights are balanced (a few multiplicative updates towards
+    equal group norms, the minimax split) before a group is declared in
+    violation, so that ``W = 0`` under an interior ``theta`` is recognised.
+    """
+    free = free_mask(zero, support)
+    g, _, _ = _neg_grad(gram, W, s, alpha, eta, zero)
+    g = np.where(free, 0.0, g)
+    bound = alpha * (1 + 1e-6) + 1e-12 * np.sqrt(gram.scale)[:, None]
+    weights = np.ones(zero.shape)
+    u_norm = _certificate_norms(g, s, zero, weights)
+    viol = zero & (u_norm > bound)
+    # Only a feature pinned by several zero groups leaves a choice of split.
+    z = zero.astype(float)
+    n_pinning = z @ support.T if s.ndim == 2 else np.einsum("tl,tpl->tp", z, support)
+    rows = np.flatnonzero(viol.any(axis=1) & (n_pinning > 1).any(axis=1))
+    if rows.size:
+        s_r = s if s.ndim == 2 else s[rows]
+        g_r, z_r, b_r = g[rows], zero[rows], bound[rows]
+        w = weights[rows]
+        for _ in range(50):
+            u = _certificate_norms(g_r, s_r, z_r, w)
+            open_rows = (z_r & (u > b_r)).any(axis=1)
+            if not open_rows.any():
+                break
+            # Less load on the groups whose certificate is largest.
+            step = np.sqrt(alpha / np.maximum(u, 1e-12 * alpha))
+            step = np.where(open_rows[:, None] & z_r, step, 1.0)
+            w = w * step
+            w /= np.max(np.where(z_r, w, 0.0), axis=1, keepdims=True)
+            w = np.where(z_r, np.maximum(w, 1e-12), 1.0)
+        u = _certificate_norms(g_r, s_r, z_r, w)
+        viol[rows] = z_r & (u > b_r)
+    return viol
+
+
+def _block_zero_test(gram, W, s, support, alpha, eta, zero):
+    """Nonzero groups whose best value, the other groups fixed, is zero.
+
+    Setting group ``l`` to zero pins its support; zero is then optimal for
+    the group alone when ``||g^(l) / theta_l|| <= alpha`` on its support, with
+    ``g^(l) = -grad f`` at ``W`` with the group's features zeroed (the
+    group-lasso screening rule). A heuristic for the active set: the dual
+    certificate of the next round checks it.
+    """
+    _, grad_f, _ = _neg_grad(gram, W, s, alpha, eta, zero)
+    sup = support if support.ndim == 3 else support[None]
+    Wl = W[:, :, None] * sup  # (T, P, L): each group's part of W
+    if gram.Q.ndim == 2:
+        QWl = np.einsum("pq,tql->tpl", gram.Q, Wl)
+    else:
+        QWl = np.matmul(gram.Q, Wl)
+    g = -(grad_f[:, :, None] - QWl - eta * Wl)
+    theta = np.sqrt(s) if s.ndim == 3 else np.sqrt(s)[None]
+    ratio = np.where(sup, g / np.where(sup, theta, 1.0), 0.0)
+    r = np.sqrt(np.einsum("tpl,tpl->tl", ratio, ratio))
+    return ~zero & sup.any(axis=1) & (r <= alpha)
+
+
+def _smooth_path(red, Wr, alpha, eta, active, tol, powers, max_iter=50):
+    """Damped Newton on the smoothed reduced problem along decreasing mu."""
+    n_steps = 0
+    for power in powers:
+        mu = red.wscale * 10.0**-power
+        Wr, _, k = _newton(red, Wr, alpha, eta, active, mu, tol, max_iter)
+        n_steps += k
+    return Wr, n_steps
+
+
+def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
+    """Newton with ``Z`` fixed, alternated with updates of ``Z`` (step 2).
+
+    A group leaving ``Z`` starts at zero, a kink of its norm where the Newton
+    model is useless: the tasks concerned first follow a short smoothing
+    path from a small ``mu``.
+    """
+    n_tasks, n_features = W.shape
+    W, zero = W.copy(), zero.copy()
+    forced = np.zeros_like(zero)
+    released = np.zeros(n_tasks, dtype=bool)
+    conv = np.zeros(n_tasks, dtype=bool)
+    todo = np.arange(n_tasks)
+    n_steps = 0
+    for _ in range(_ROUNDS):
+        sub = gram.subset(todo)
+        s_t, sup_t = _task_view(s, support, todo)
+        z = zero[todo]
+        free = free_mask(z, sup_t)
+        Wt = W[todo]
+        rel = np.flatnonzero(released[todo])
+        if rel.size:
+            s_r, sup_r = _task_view(s_t, sup_t, rel)
+            red = _Reduced(sub.subset(rel), s_r, free[rel])
+            Wr, k = _smooth_path(
+                red, red.gather(Wt[rel]), alpha, eta, ~z[rel], tol, (4, 8, 12), 20
+            )
+            n_steps += k
+            Wt[rel] = red.scatter(Wr, n_features)
+        red = _Reduced(sub, s_t, free)
+        Wr, newton_ok, k = _newton(
+            red, red.gather(Wt), alpha, eta, ~z, 0.0, tol, max_iter
+        )
+        n_steps += k
+        Wt = red.scatter(Wr, n_features)
+        norms = np.sqrt(group_sq_norms(Wt, s_t)) / sub.wscale[:, None]
+        has_support = sup_t.any(axis=1) if sup_t.ndim == 3 else sup_t.any(axis=0)
+        live = ~z & has_support
+        collapsed = live & ~forced[todo] & (norms <= _ZERO_REL)
+        # A group forced out of Z may be legitimately tiny, never at the floor.
+        degenerate = live & (norms <= 1e-30)
+        viol = kkt_violation(sub, Wt, s_t, sup_t, alpha, eta, z)
+        ok = newton_ok & ~(collapsed | degenerate | viol).any(axis=1)
+        screened = np.zeros_like(z)
+        slow = ~newton_ok & ~viol.any(axis=1)
+        if slow.any():
+            screened[slow] = _block_zero_test(
+                sub.subset(np.flatnonzero(slow)),
+                Wt[slow],
+                s_t if s_t.ndim == 2 else s_t[slow],
+                sup_t if sup_t.ndim == 2 else sup_t[slow],
+                alpha,
+                eta,
+                z[slow],
+            )
+            screened &= ~forced[todo]
+        W[todo] = Wt
+        conv[todo] = ok
+        released[todo] = viol.any(axis=1)
+        forced[todo] |= viol
+        zero[todo] = (z | collapsed | screened) & ~viol
+        todo = todo[~ok]
+        if todo.size == 0:
+            break
+    return W, zero, conv, n_steps
+
+
+def _continuation(gram, s, support, alpha, eta, tol, W=None, powers=_MU_POWERS):
+    """Smoothed Newton along decreasing mu; returns W and identified zeros."""
+    n_tasks, n_features = gram.c.shape
+    n_groups = s.shape[-1]
+    active = np.ones((n_tasks, n_groups), dtype=bool)
+    red = _Reduced(gram, s, np.ones((n_tasks, n_features), dtype=bool))
+    Wr = np.zeros((n_tasks, red.idx.shape[1])) if W is None else red.gather(W)
+    n_steps = 0
+    norms = None
+    for power in powers:
+        mu = gram.wscale * 10.0**-power
+        Wr, _, k = _newton(red, Wr, alpha, eta, active, mu, tol, 50)
+        n_steps += k
+        nsq = np.einsum("tk,tkl->tl", Wr * Wr, red.s)
+        norms, previous = np.sqrt(nsq), norms
+    # As mu -> 0, a nonzero group keeps its norm while a zero group's norm
+    # shrinks like mu rho_l / sqrt(1 - rho_l^2) (rho_l < 1 its dual ratio):
+    # between the last two stages the former barely moves, the latter drops
+    # by the factor between the two mu's.
+    # Groups below 1e-6 of the coefficient scale are also declared zero; the
+    # dual certificate of the exact phase reactivates them if they are not.
+    zero = (norms <= 0.1 * previous) | (norms <= _ZERO_REL * gram.wscale[:, None])
+    return red.scatter(Wr, n_features), zero, n_steps
+
+
+def solve_lower(
+    gram, theta, alpha, eta, *, W0=None, zero0=None, tol=1e-10, max_iter=30
+):
+    """Solve the lower level for a batch of tasks.
+
+    Parameters
+    ----------
+    gram : Gram
+        Gram matrices of the tasks (:meth:`TaskChunk.gram`).
+    theta : ndarray of shape (P, L) or (T, P, L)
+        Relaxed assignment (nonnegative), shared or one per task.
+    alpha, eta : float
+        Group-lasso strength and ridge term.
+    W0, zero0 : ndarray, default=None
+        Warm start (coefficients and zero groups from a previous call).
+    tol : float
+        Newton-decrement tolerance relative to ``1/2 ||y_t||^2``.
+    max_iter : int
+        Newton steps per exact phase (between two updates of the zero
+        groups).
+
+    Returns
+    -------
+    W : ndarray of shape (T, P)
+    zero : ndarray of shape (T, L) of bool
+    converged : ndarray of shape (T,) of bool
+    n_steps : int
+        Number of batched Newton steps.
+    """
+    theta = np.asarray(theta, dtype=float)
+    s = theta * theta
+    support = theta > 0
+    n_tasks = gram.c.shape[0]
+    n_steps = 0
+    W = np.zeros((n_tasks, theta.shape[-2]))
+    zero = np.zeros((n_tasks, theta.shape[-1]), dtype=bool)
+    conv = np.zeros(n_tasks, dtype=bool)
+    if W0 is not None:
+        W, zero, conv, n_steps = _exact_phase(
+            gram, W0, s, support, alpha, eta, zero0, tol, max_iter
+        )
+    bad = np.flatnonzero(~conv)
+    if bad.size:
+        sub = gram.subset(bad)
+        s_b, sup_b = _task_view(s, support, bad)
+        Wb, zb, k = _continuation(sub, s_b, sup_b, alpha, eta, tol)
+        n_steps += k
+        Wb, zb, cb, k = _exact_phase(sub, Wb, s_b, sup_b, alpha, eta, zb, tol, max_iter)
+        n_steps += k
+        W[bad], zero[bad], conv[bad] = Wb, zb, cb
+    return W, zero, conv, n_steps
