@@ -178,17 +178,20 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter):
         dQd = np.einsum("tp,tp->t", np.matmul(Q, d[:, :, None])[:, :, 0], d)
         dQd += eta * np.einsum("tp,tp->t", d, d)
         gfd = np.einsum("tp,tp->t", grad_f, d)
-        A = nsq + mut * mut
-        B = np.einsum("tk,tkl->tl", Wt * d, s)
-        C = np.einsum("tk,tkl->tl", d * d, s)
-        t = _STEPS[None, :, None]
-        new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
-        dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
-            np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
-        )
-        dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
-        steps = _STEPS[None, :]
-        delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
+        # A huge direction (a nearly singular H) overflows the model of its
+        # trial steps: those steps are then rejected by the test below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            A = nsq + mut * mut
+            B = np.einsum("tk,tkl->tl", Wt * d, s)
+            C = np.einsum("tk,tkl->tl", d * d, s)
+            t = _STEPS[None, :, None]
+            new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
+            dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
+                np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
+            )
+            dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
+            steps = _STEPS[None, :]
+            delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
         ok = delta <= 1e-4 * steps * gd[:, None]
         first = np.argmax(ok, axis=1)
         step = np.where(ok.any(axis=1), _STEPS[first], 0.0)
