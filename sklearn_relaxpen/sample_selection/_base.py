@@ -216,15 +216,15 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
         return np.arange(n), folds
 
     # -- fitting -------------------------------------------------------------
-    def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
-        """Validate, build the problem, run the driver and store the mask.
+    def _validated_fit_data(self, X, y, X_val, y_val, sample_weight):
+        """Validate the fit data; store ``_sample_weight``.
 
-        Returns ``(X, y)`` for the final estimator: the user's containers when
-        they are dataframes / series (so column names and dtypes reach it),
-        else the validated arrays.
+        Returns ``(X, y, X_out, y_out, y_enc, X_val, y_val, sample_weight)``:
+        ``X_out``/``y_out`` are the user's containers when they are
+        dataframes / series (so column names and dtypes reach the final
+        estimator), else the validated arrays; ``y_enc`` are the targets as
+        the problem sees them.
         """
-        if isinstance(self.budget, (bool, np.bool_)):
-            self._resolve_budget(1)  # refuses booleans before any work
         X_in, y_in = X, y
         X, y = self._validate_X_y(X, y)
         X_out = X_in if hasattr(X_in, "iloc") else X
@@ -236,6 +236,20 @@ class _BaseSampleSelector(_RelaxAndPenalizeMixin, BaseEstimator):
                 sample_weight, X, ensure_non_negative=True
             )
         self._sample_weight = sample_weight
+        return X, y, X_out, y_out, y_enc, X_val, y_val, sample_weight
+
+    def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
+        """Validate, build the problem, run the driver and store the mask.
+
+        Returns ``(X, y)`` for the final estimator: the user's containers when
+        they are dataframes / series (so column names and dtypes reach it),
+        else the validated arrays.
+        """
+        if isinstance(self.budget, (bool, np.bool_)):
+            self._resolve_budget(1)  # refuses booleans before any work
+        X, y, X_out, y_out, y_enc, X_val, y_val, sample_weight = (
+            self._validated_fit_data(X, y, X_val, y_val, sample_weight)
+        )
         n = X.shape[0]
         _, rng = self._split_rngs(reuse_seed=self._warm_start_available())
         problem, candidates = self._selection_problem(

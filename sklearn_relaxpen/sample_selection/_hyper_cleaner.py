@@ -22,7 +22,6 @@ from ..utils._sklearn_api import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
 )
 from ..utils._warnings import warn_user
@@ -500,17 +499,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                     f"only; with method='crossfit' leave it at {default!r} or set "
                     "method='bilevel'."
                 )
-        X_in, y_in = X, y
-        X, y = self._validate_X_y(X, y)
-        X_out = X_in if hasattr(X_in, "iloc") else X
-        y_out = y_in if hasattr(y_in, "iloc") else y
-        y_enc = self._validate_targets(y)
-        X_val, y_val = self._validate_val(X_val, y_val, y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, ensure_non_negative=True
-            )
-        self._sample_weight = sample_weight
+        X, y, X_out, y_out, y_enc, X_val, y_val, sample_weight = (
+            self._validated_fit_data(X, y, X_val, y_val, sample_weight)
+        )
         _, rng = self._split_rngs(reuse_seed=False)
         if X_val is None:
             self._warn_no_trusted_set()
