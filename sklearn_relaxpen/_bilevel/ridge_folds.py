@@ -24,6 +24,9 @@ from scipy import linalg
 # Entries per block of rows materialized at once (dense, shifted, with the
 # intercept and target columns): a few MB, BLAS-3 efficient.
 _BLOCK_ENTRIES = 8192 * 32
+# Entries of the densified rows touched by one block of moves in
+# ``evaluate_moves`` (each fold then builds a few arrays of that size).
+_MOVE_ENTRIES = 1 << 21
 
 
 def factorize_spd(gram, penalty_diag):
@@ -232,6 +235,12 @@ class RidgeFoldsProblem:
     # -- the problem protocol --------------------------------------------------
     def _solve_folds(self, theta, need_adjoint):
         """Per fold: (validation value, B, adjoint or None)."""
+        states = self._fold_states(theta, need_adjoint)
+        return [(st["value"], st["B"], st.get("adjoint")) for st in states]
+
+    def _fold_states(self, theta, need_adjoint):
+        """Per fold a dict: value, B, the factored H ("gram", "factor"), and
+        with ``need_adjoint`` also ``dG_k/dB`` ("grad_B") and the adjoint."""
         n_cols = self._n_cols
         weights = theta[self.position[self._rows]]
         # Every fold's Gram is the Gram of all candidate rows minus that of
@@ -244,13 +253,14 @@ class RidgeFoldsProblem:
             full = total - self._weighted_gram(out_rows, theta[self.position[out_rows]])
             gram = full[:n_cols, :n_cols]
             gram[np.diag_indices_from(gram)] += self._penalty_diag
-            factor = factorize_spd(gram, self._penalty_diag)
+            factor = factorize_spd(gram, self._penalty_diag)  # may update gram
             B = linalg.cho_solve(factor, full[:n_cols, n_cols:], check_finite=False)
             value, rhs = self._fold_value(k, B, need_adjoint)
-            adjoint = None
+            state = {"value": value, "B": B, "gram": gram, "factor": factor}
             if need_adjoint:
-                adjoint = linalg.cho_solve(factor, rhs, check_finite=False)
-            out.append((value, B, adjoint))
+                state["grad_B"] = rhs
+                state["adjoint"] = linalg.cho_solve(factor, rhs, check_finite=False)
+            out.append(state)
         return out
 
     def _fold_value(self, k, B, need_adjoint):
@@ -281,7 +291,7 @@ class RidgeFoldsProblem:
         folds' products come from one pass over the candidate rows.
         """
         theta = np.asarray(theta, dtype=float)
-        folds = self._solve_folds(theta, True)
+        folds = self._solve_folds_cached(theta)
         n_cols, n_folds = self._n_cols, len(folds)
         n_out = self.Y.shape[1]
         both = np.hstack([B for _, B, _ in folds] + [a for _, _, a in folds])
@@ -297,3 +307,177 @@ class RidgeFoldsProblem:
             )
         value = float(np.mean([value for value, _, _ in folds]))
         return value, grad / n_folds, None
+
+    # -- exact evaluation of binary moves (used by the polish) ---------------
+    def _move_states(self, theta):
+        """Per-fold states with adjoints at ``theta``, cached for one point.
+
+        The polish evaluates moves and the hypergradient at the same binary
+        point: one factorization per fold serves both.
+        """
+        cached = getattr(self, "_cache", None)
+        if cached is not None and np.array_equal(cached["theta"], theta):
+            return cached["folds"]
+        states = self._fold_states(theta, True)
+        # Built whole before it is published (joblib threads may read it).
+        self._cache = {"theta": np.array(theta, dtype=float), "folds": states}
+        return states
+
+    def _solve_folds_cached(self, theta):
+        states = self._move_states(theta)
+        return [(st["value"], st["B"], st["adjoint"]) for st in states]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_cache", None)  # a per-point cache, not part of the problem
+        return state
+
+    def _val_grams(self):
+        """Per fold the validation Gram ``X1_val^T X1_val / n_val``."""
+        grams = getattr(self, "_val_gram_list", None)
+        if grams is None:
+            n_cols, grams = self._n_cols, []
+            for k in range(len(self.train)):
+                if self.X_val is not None:
+                    rows, external = np.arange(self.X_val.shape[0]), True
+                else:
+                    rows, external = self.val[k], False
+                gram = np.zeros((n_cols, n_cols))
+                for _, block in self._blocks(rows, external):
+                    gram += block[:, :n_cols].T @ block[:, :n_cols]
+                grams.append(gram / rows.shape[0])
+            self._val_gram_list = grams
+        return grams
+
+    def _fold_views(self, xy):
+        """One ``RidgeSelectionProblem`` per fold whose training rows are
+        ``xy`` (augmented shifted rows), for its exact move helpers.
+
+        Only the attributes those helpers read are set: the rows, the
+        penalty, the fold's validation Gram and, for a move that empties the
+        fold, its value without any row.
+        """
+        # imported here: ridge_selection imports this module
+        from .ridge_selection import RidgeSelectionProblem
+
+        views = []
+        for k, val_gram in enumerate(self._val_grams()):
+            view = object.__new__(RidgeSelectionProblem)
+            view._xy1 = xy
+            view._penalty_diag = self._penalty_diag
+            view._val_gram = val_gram
+            view.fit_intercept = self.fit_intercept
+            view.value = lambda v, k=k: self._empty_fold_value(k)
+            views.append(view)
+        return views
+
+    def _empty_fold_value(self, k):
+        values = getattr(self, "_empty_values", None)
+        if values is None:
+            zeros = np.zeros(self.n_candidates)
+            values = [st["value"] for st in self._fold_states(zeros, False)]
+            self._empty_values = values
+        return values[k]
+
+    def evaluate_moves(self, theta, lam, moves):
+        """Exact mean ``G`` after each of many single moves from a binary theta.
+
+        Each move is applied to ``theta`` separately (not cumulatively). In
+        fold k, a moved row is either one of its training rows (the move
+        changes its lower level by a rank-1 or rank-2 term) or held out (no
+        change to that fold): a swap is a swap, a single flip or nothing per
+        fold. The per-fold updates are the exact Sherman-Morrison-Woodbury
+        formulas of :meth:`RidgeSelectionProblem.evaluate_moves
+        <sklearn_relaxpen._bilevel.ridge_selection.RidgeSelectionProblem.
+        evaluate_moves>`, from one factorization per fold at ``theta``; only
+        the rows the moves touch are densified, block of moves by block.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_candidates,)
+            A binary point (0/1 weights).
+        lam : None
+            Unused (the problem has no continuous hyperparameter).
+        moves : ndarray of int
+            Either shape (k,): entries to flip (0 -> 1 or 1 -> 0), the ``Box``
+            neighbourhood; or shape (k, 2): swaps ``(i, j)`` setting entry
+            ``i`` (a 1) to 0 and entry ``j`` (a 0) to 1, the ``Budget``
+            neighbourhood.
+
+        Returns
+        -------
+        values : ndarray of shape (k,)
+            The fold-averaged ``G`` after each move.
+        """
+        v = np.asarray(theta, dtype=float)
+        m = self.n_candidates
+        if v.shape != (m,):
+            raise ValueError(f"theta must have shape ({m},), got {v.shape}.")
+        moves = np.asarray(moves)
+        if moves.size and not np.issubdtype(moves.dtype, np.integer):
+            raise TypeError(f"moves must be an integer array, got {moves.dtype}.")
+        moves = moves.astype(np.intp, copy=False)
+        if not (moves.ndim == 1 or (moves.ndim == 2 and moves.shape[1] == 2)):
+            raise ValueError(
+                f"moves must have shape (k,) (flips) or (k, 2) (swaps), got "
+                f"{moves.shape}."
+            )
+        if moves.size and (moves.min() < 0 or moves.max() >= m):
+            raise ValueError(f"moves must index entries of theta in [0, {m}).")
+        if moves.shape[0] == 0:
+            return np.empty(0)
+        if moves.ndim == 1:
+            if not np.all((v[moves] == 0) | (v[moves] == 1)):
+                raise ValueError("flipped entries of theta must be 0 or 1.")
+        elif not (np.all(v[moves[:, 0]] == 1) and np.all(v[moves[:, 1]] == 0)):
+            raise ValueError(
+                "each swap (i, j) needs theta[i] == 1 (removed) and theta[j] == 0 "
+                "(added)."
+            )
+        states = self._move_states(v)
+        width = self._n_cols + self.Y.shape[1]
+        step = max(1, _MOVE_ENTRIES // (moves[0].size * width))
+        values = np.empty(moves.shape[0])
+        for start in range(0, moves.shape[0], step):
+            block = slice(start, start + step)
+            values[block] = self._block_move_values(v, states, moves[block])
+        return values
+
+    def _block_move_values(self, v, states, moves):
+        """``evaluate_moves`` for one block of validated moves."""
+        # the distinct entries the block touches, densified once for all folds
+        present = np.zeros(self.n_candidates, dtype=bool)
+        present[moves] = True
+        touched = np.flatnonzero(present)
+        local = (np.cumsum(present) - 1)[moves]
+        rows = self._rows[touched]
+        xy = self._A[rows] if self._A is not None else self._augmented(rows)
+        total = np.zeros(moves.shape[0])
+        for k, (state, view) in enumerate(zip(states, self._fold_views(xy))):
+            fold = np.full(moves.shape[0], state["value"])
+            trains = self._in_train[:, k].astype(bool)
+            # fold k's weights of the touched rows, padded with ones so that
+            # the count of selected rows is the fold's (as the helper reads it)
+            v_local = np.where(trains[touched], v[touched], 0.0)
+            n_fold = np.count_nonzero(v[trains])
+            v_local = np.concatenate(
+                (v_local, np.ones(n_fold - np.count_nonzero(v_local)))
+            )
+            if moves.ndim == 1:
+                flips = np.flatnonzero(trains[moves])
+                flip_rows = local[flips]
+            else:
+                out_in, in_in = trains[moves[:, 0]], trains[moves[:, 1]]
+                both = np.flatnonzero(out_in & in_in)
+                if both.size:
+                    fold[both] = view._swap_values(
+                        state, local[both, 0], local[both, 1]
+                    )
+                only_out = np.flatnonzero(out_in & ~in_in)
+                only_in = np.flatnonzero(~out_in & in_in)
+                flips = np.concatenate((only_out, only_in))
+                flip_rows = np.concatenate((local[only_out, 0], local[only_in, 1]))
+            if flips.size:
+                fold[flips] = view._flip_values(state, v_local, flip_rows)
+            total += fold
+        return total / len(states)
