@@ -258,8 +258,9 @@ class _BaseDistiller(_BaseSampleSelector):
         budget = int(round(feasible_set.tau))
         kwargs = self._core_kwargs()
         if hasattr(problem, "evaluate_moves"):
-            # Batched exact moves are cheap; without them (cv folds) each move
-            # is a full evaluation, and the core's default budget applies.
+            # Batched exact moves are cheap (X_val or cv folds); without them
+            # (sample_weight) each move is a full evaluation, and the core's
+            # default budget applies.
             kwargs.setdefault("max_polish_evals", _POLISH_MAX_EVALS)
 
         def one_start(greedy_seed, core_seed):
