@@ -171,10 +171,10 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
     >>> data = make_group_structure_regression(
     ...     n_tasks=20, n_features=6, n_groups=2, n_samples=15,
     ...     group_sizes="equal", a=0.5, noise=0.1, random_state=0)
-    >>> model = GroupStructureLassoCV(n_groups=2, max_iter=20, random_state=0)
+    >>> model = GroupStructureLassoCV(n_groups=2, random_state=0)
     >>> model.fit(data.X_train, data.y_train, tasks=data.tasks_train,
     ...           X_val=data.X_val, y_val=data.y_val, tasks_val=data.tasks_val)
-    GroupStructureLassoCV(max_iter=20, random_state=0)
+    GroupStructureLassoCV(random_state=0)
     >>> sorted(sorted(g) for g in model.groups_)
     [[0, 1, 2], [3, 4, 5]]
     >>> model.predict(data.X_test, tasks=data.tasks_test).shape
