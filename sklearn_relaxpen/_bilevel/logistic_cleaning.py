@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .logistic_crossfit import apply_moves
-from .logistic_loss import WeightedLogisticLoss
+from .logistic_loss import WeightedLogisticLoss, check_labels
 from .logistic_solver import cg_solve, newton, solve_spd, use_direct
 
 __all__ = ["LogisticCleaningProblem"]
@@ -100,14 +100,7 @@ class LogisticCleaningProblem:
         n_inner_iter=None,
         inner_init="full",
     ):
-        y = np.asarray(y, dtype=np.intp)
-        y_val = np.asarray(y_val, dtype=np.intp)
-        if n_classes is None:
-            n_classes = int(max(y.max(), y_val.max())) + 1
-        if n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
-        if y_val.size and (y_val.min() < 0 or y_val.max() >= n_classes):
-            raise ValueError("y_val holds labels outside the training classes.")
+        y, y_val, n_classes = check_labels(y, y_val, n_classes)
         if inner_init not in ("full", "zeros"):
             raise ValueError(
                 f"inner_init must be 'full' or 'zeros'; got {inner_init!r}."

@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .logistic_loss import WeightedLogisticLoss
+from .logistic_loss import WeightedLogisticLoss, check_labels
 from .logistic_solver import cg_solve, newton, solve_spd, use_direct
 
 __all__ = ["CrossFittedCleaningProblem", "apply_moves"]
@@ -85,14 +85,7 @@ class CrossFittedCleaningProblem:
     ):
         X = np.asarray(X, dtype=np.float64)
         X_val = np.asarray(X_val, dtype=np.float64)
-        y = np.asarray(y, dtype=np.intp)
-        y_val = np.asarray(y_val, dtype=np.intp)
-        if n_classes is None:
-            n_classes = int(max(y.max(), y_val.max())) + 1
-        if n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
-        if y_val.size and (y_val.min() < 0 or y_val.max() >= n_classes):
-            raise ValueError("y_val holds labels outside the training classes.")
+        y, y_val, n_classes = check_labels(y, y_val, n_classes)
         n_val = y_val.shape[0]
         folds = [np.asarray(f, dtype=np.intp) for f in folds]
         covered = np.sort(np.concatenate(folds)) if folds else np.array([])

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from scipy import linalg
 from scipy.special import expit, log_expit
 
-__all__ = ["WeightedLogisticLoss"]
+__all__ = ["WeightedLogisticLoss", "check_labels"]
 
 
 def _log_softmax_parts(Z):
@@ -271,3 +271,21 @@ def _weighted_gram(Xt, w):
     if sp.issparse(Xt):
         return np.asarray((Xt.T @ Xt.multiply(w[:, None])).todense())
     return Xt.T @ (w[:, None] * Xt)
+
+
+def check_labels(y, y_val, n_classes):
+    """Integer-encoded labels and their number of classes, checked.
+
+    Returns ``(y, y_val, n_classes)``; ``n_classes=None`` means one more than
+    the largest label. ValueError for fewer than 2 classes or trusted labels
+    outside them.
+    """
+    y = np.asarray(y, dtype=np.intp)
+    y_val = np.asarray(y_val, dtype=np.intp)
+    if n_classes is None:
+        n_classes = int(max(y.max(), y_val.max())) + 1
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
+    if y_val.size and (y_val.min() < 0 or y_val.max() >= n_classes):
+        raise ValueError("y_val holds labels outside the training classes.")
+    return y, y_val, n_classes

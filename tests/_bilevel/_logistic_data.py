@@ -1,7 +1,9 @@
 # Authors: The sklearn_relaxpen developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Small classification problems shared by the logistic lower-level tests."""
+"""Small classification problems and a finite-difference gradient, shared by
+the logistic lower-level tests."""
 
+import numpy as np
 from sklearn.datasets import make_classification
 
 
@@ -15,3 +17,13 @@ def _data(n_classes, n_samples=110, n_val=30, n_features=5, seed=0):
         random_state=seed,
     )
     return X[n_val:], y[n_val:], X[:n_val], y[:n_val]
+
+
+def _fd_grad(problem, theta, h):
+    """Central finite differences of the exact upper-level value."""
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = h
+        grad[i] = (problem.value(theta + e) - problem.value(theta - e)) / (2 * h)
+    return grad

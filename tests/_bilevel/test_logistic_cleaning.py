@@ -5,17 +5,7 @@ import pytest
 
 from sklearn_relaxpen._bilevel.logistic_cleaning import LogisticCleaningProblem
 
-from ._logistic_data import _data
-
-
-def _fd_grad(problem, theta, h):
-    """Central finite differences of the exact upper-level value."""
-    grad = np.empty_like(theta)
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = h
-        grad[i] = (problem.value(theta + e) - problem.value(theta - e)) / (2 * h)
-    return grad
+from ._logistic_data import _data, _fd_grad
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

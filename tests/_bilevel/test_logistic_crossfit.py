@@ -7,7 +7,7 @@ from sklearn.metrics import log_loss
 
 from sklearn_relaxpen._bilevel.logistic_crossfit import CrossFittedCleaningProblem
 
-from ._logistic_data import _data
+from ._logistic_data import _data, _fd_grad
 
 
 def _folds(n_val, k, seed=0):
@@ -50,15 +50,6 @@ def test_value_at_zero_is_trusted_only_cross_validation():
     a = CrossFittedCleaningProblem(X, y, X_val, y_val, **kw)
     b = CrossFittedCleaningProblem(X[:0], y[:0], X_val, y_val, **kw)
     assert a.value(np.zeros(50)) == pytest.approx(b.value(np.zeros(0)), rel=1e-6)
-
-
-def _fd_grad(problem, theta, h):
-    grad = np.empty_like(theta)
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = h
-        grad[i] = (problem.value(theta + e) - problem.value(theta - e)) / (2 * h)
-    return grad
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
