@@ -127,6 +127,40 @@ def test_n_jobs_identical(easy):
     assert a.alpha_ == b.alpha_
 
 
+def test_mini_batch_relaxation_reproducible_and_n_jobs_identical():
+    """relaxed_batch_size: the relaxation runs on mini-batches (fewer task
+    solves than full passes), the fit is reproducible with random_state and
+    does not depend on n_jobs; another seed gives another rotation."""
+    d = make_group_structure_regression(
+        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
+    )
+    params = dict(
+        n_groups=2,
+        max_stages=2,
+        max_iter=5,
+        relaxed_max_iter=12,
+        relaxed_batch_size=40,
+        polish=False,
+    )
+    fits = []
+    for n_jobs, seed in ((1, 0), (2, 0), (1, 0), (1, 3)):
+        model = GroupStructureLassoCV(n_jobs=n_jobs, random_state=seed, **params)
+        fits.append(model.fit(d.X_train, d.y_train, tasks=d.tasks_train))
+    a, b, c, other = fits
+    # 130 tasks in chunks of 64, 64, 2: pieces of 32, 32, 32, 32, 2 (mean
+    # 26), so 2 pieces (at most 64 tasks) per mini-batch.
+    assert a.n_batch_hypergradients_ == 12
+    assert 12 * 2 * 2 <= a.n_batch_task_solves_ <= 12 * 64
+    for m in (b, c):
+        np.testing.assert_array_equal(a.theta_relaxed_, m.theta_relaxed_)
+        np.testing.assert_array_equal(a.coef_, m.coef_)
+        assert a.alpha_ == m.alpha_
+    assert not np.array_equal(a.objective_history_, other.objective_history_)
+    full = clone(a).set_params(relaxed_batch_size=None)
+    full.fit(d.X_train, d.y_train, tasks=d.tasks_train)
+    assert full.n_batch_hypergradients_ == 0 and full.n_batch_task_solves_ == 0
+
+
 def test_pipeline_gridsearch_pandas(easy):
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
@@ -224,6 +258,9 @@ def test_warm_start_continues_and_round_then_penalize(easy):
         (dict(lower_tol=2.0), "lower_tol"),
         (dict(lower_max_iter=0), "lower_max_iter"),
         (dict(relaxed_max_iter=-1), "relaxed_max_iter"),
+        (dict(relaxed_batch_size=0), "relaxed_batch_size"),
+        (dict(relaxed_batch_size=2.5), "relaxed_batch_size"),
+        (dict(relaxed_batch_size="half"), "relaxed_batch_size"),
         (dict(polish="yes"), "polish"),
         (dict(max_polish_moves=-2), "max_polish_moves"),
         (dict(n_jobs=1.5), "n_jobs"),
