@@ -189,6 +189,8 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "relaxed_max_iter": [Interval(Integral, 0, None, closed="left")],
         "relaxed_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        # 0: no penalty stages (the relaxation phase is rounded and polished).
+        "max_stages": [Interval(Integral, 0, None, closed="left")],
         "polish": ["boolean"],
         "max_polish_moves": [Interval(Integral, 0, None, closed="left")],
         "lower_tol": [Interval(Real, 0, 1, closed="neither")],
@@ -451,7 +453,16 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
 
         relaxed = None
         view = problem
-        if self.strategy == "penalize" and not warm and self.relaxed_max_iter > 0:
+        two_phase = self.strategy == "penalize" and not warm
+        two_phase = two_phase and self.relaxed_max_iter > 0
+        if self.max_stages == 0 and not two_phase:
+            raise ValueError(
+                "max_stages=0 (no penalty stages) rounds the relaxation phase: "
+                "it needs strategy='penalize', relaxed_max_iter > 0 and a cold "
+                f"start; got strategy={self.strategy!r}, relaxed_max_iter="
+                f"{self.relaxed_max_iter}, warm start={warm}."
+            )
+        if two_phase:
             # Phase 1: the relaxation, solved close to stationarity, so that
             # the penalty stages start from its information (the two-phase
             # route); "auto" eps is then measured there.
@@ -481,26 +492,32 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                     **kwargs,
                 )
             theta0, lam0 = relaxed.theta_relaxed, relaxed.lam
-        res = self._run(
-            problem,
-            theta0,
-            RowSimplex(),
-            resume=warm,
-            lam0=lam0,
-            lam_bounds=lam_bounds,
-        )
-        if relaxed is not None:
-            self._prepend_path(relaxed)
+        if self.max_stages == 0:
+            res = relaxed
+            for field, attribute in _PATH_ATTRIBUTES.items():
+                setattr(self, attribute, getattr(relaxed, field))
+            self.converged_ = bool(relaxed.converged)
+        else:
+            res = self._run(
+                problem,
+                theta0,
+                RowSimplex(),
+                resume=warm,
+                lam0=lam0,
+                lam_bounds=lam_bounds,
+            )
+            if relaxed is not None:
+                self._prepend_path(relaxed)
         self.n_hypergradients_ = problem.n_calls
         self.n_batch_hypergradients_ = 0 if view is problem else view.n_calls
         self.n_batch_task_solves_ = 0 if view is problem else view.n_task_solves
         theta, lam = np.asarray(res.theta, dtype=float), res.lam
-        if relaxed is not None:
+        if relaxed is not None and res is not relaxed:
             # Both binary points are candidates of the same upper problem:
-            # keep the path's unless rounding the relaxation validates better.
-            rounded = RowSimplex().round(relaxed.theta_relaxed)
-            if problem.value(rounded, relaxed.lam) < problem.value(theta, lam):
-                theta, lam = rounded, relaxed.lam
+            # keep the path's unless rounding the relaxation validates better
+            # (relaxed.objective is the exact G of that rounding).
+            if relaxed.objective < res.objective:
+                theta, lam = np.asarray(relaxed.theta, dtype=float), relaxed.lam
         self.polish_ = None
         if self.polish and self.max_polish_moves > 0:
             # Moves are verified by the problem's exact evaluate_moves, which
@@ -663,6 +680,11 @@ _PARAMETERS_DOC = """
         float in (0, 1) holds out that fraction of each task's rows; an int
         or a splitter gives K folds (applied to each task's rows) and the
         validation error is averaged over folds and tasks.
+    max_stages : int, default={default}
+        Maximum number of penalty stages. 0 (``strategy="penalize"`` with a
+        relaxation phase only) skips them: the relaxed solution is rounded
+        to the nearest one-hot rows and polished; with ``"round"`` it is one
+        unpenalized stage of ``max_stages * max_iter`` iterations.
     relaxed_max_iter : int, default={default}
         ``strategy="penalize"`` only: iterations of a first, unpenalized
         phase that solves the relaxation (it stops earlier at stationarity);

@@ -161,6 +161,23 @@ def test_mini_batch_relaxation_reproducible_and_n_jobs_identical():
     assert full.n_batch_hypergradients_ == 0 and full.n_batch_task_solves_ == 0
 
 
+def test_no_penalty_stages_rounds_and_polishes_the_relaxation(easy):
+    """max_stages=0: the path is the relaxation phase alone, the returned
+    point its rounding, polished (never worse on validation)."""
+    kwargs = _fit_kwargs(easy)
+    params = dict(relaxed_max_iter=20, random_state=0)
+    model = GroupStructureLassoCV(2, max_stages=0, **params)
+    model.fit(easy.X_train, easy.y_train, **kwargs)
+    assert model.eps_path_.shape == (1,) and np.isinf(model.eps_path_[0])
+    assert model.n_iter_ == model.n_iter_path_[0] <= 20
+    assert model.polish_.objective_after <= model.polish_.objective_before
+    rounded = np.eye(2)[model.theta_relaxed_.argmax(1)]
+    unpolished = clone(model).set_params(polish=False)
+    unpolished.fit(easy.X_train, easy.y_train, **kwargs)
+    np.testing.assert_array_equal(unpolished.group_assignment_, rounded > 0.5)
+    np.testing.assert_array_equal(unpolished.theta_relaxed_, model.theta_relaxed_)
+
+
 def test_pipeline_gridsearch_pandas(easy):
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
@@ -259,6 +276,9 @@ def test_warm_start_continues_and_round_then_penalize(easy):
         (dict(lower_max_iter=0), "lower_max_iter"),
         (dict(relaxed_max_iter=-1), "relaxed_max_iter"),
         (dict(relaxed_batch_size=0), "relaxed_batch_size"),
+        (dict(max_stages=-1), "max_stages"),
+        (dict(max_stages=0, strategy="round"), "max_stages=0"),
+        (dict(max_stages=0, relaxed_max_iter=0), "max_stages=0"),
         (dict(relaxed_batch_size=2.5), "relaxed_batch_size"),
         (dict(relaxed_batch_size="half"), "relaxed_batch_size"),
         (dict(polish="yes"), "polish"),
@@ -268,7 +288,7 @@ def test_warm_start_continues_and_round_then_penalize(easy):
 )
 def test_new_parameters_rejected(easy, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        GroupStructureLassoCV(**FAST, **params).fit(
+        GroupStructureLassoCV(**{**FAST, **params}).fit(
             easy.X_train, easy.y_train, tasks=easy.tasks_train
         )
 
