@@ -4,7 +4,7 @@
 
 Compares, on ``make_group_structure_regression`` (P=100, L=10, N=20):
 
-- ``default``: GroupStructureLassoCV() with its defaults (relaxation phase,
+- ``default``: GroupStructureLassoCV() with its defaults (mini-batch relaxation,
   penalty stages, polish);
 - ``round``: GroupStructureLassoCV(strategy="round", max_stages=6,
   max_iter=50, polish=False) (300 relaxed iterations, then the nearest

@@ -215,7 +215,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         max_stages=6,
         max_iter=20,
         relaxed_max_iter=300,
-        relaxed_batch_size=None,
+        relaxed_batch_size=48,
         tol=1e-3,
         polish=True,
         max_polish_moves=5,
