@@ -130,8 +130,9 @@ _PARAMETERS_DOC = """
         ``method="crossfit"`` the folds on which the noisy rows are scored
         out of fold (``n_folds`` folds for a float).
     n_jobs : int, default=None
-        Joblib workers for the independent lower-level solves of the
-        zeroth-order estimate (``method="bilevel"``).
+        Threads (one BLAS thread each) for the independent truncated
+        lower-level solves of the zeroth-order estimate
+        (``method="bilevel"``); the result does not depend on it.
     include_trusted : bool, default=True
         Whether the final estimator is trained on the kept rows *plus* the
         trusted rows ``(X_val, y_val)``. They are clean labelled data, usually
