@@ -220,8 +220,10 @@ class LogisticCleaningProblem:
                 )
             else:
                 coef = np.zeros(self.loss.coef_shape)
-            self._start = coef
+            # _start is set last: a thread that sees it also sees _step (two
+            # threads may both compute them, with the same result)
             self._step = 1.0 / self.loss.lipschitz(theta_max=1.0)
+            self._start = coef
         return self._start, self._step
 
     def truncated_solve(self, theta):
@@ -275,9 +277,9 @@ class LogisticCleaningProblem:
 
         The truncated solver (``n_inner_iter``) runs on all weightings at once:
         each gradient-descent iteration is two matrix products with one
-        column block per weighting. Reads no state that another call changes
-        (the fixed start is set up before), so threads may evaluate separate
-        batches concurrently; the value of a row does not depend on the other
+        column block per weighting. Changes no state a call reads (the fixed
+        start, set up on first use, is the same whichever thread sets it),
+        so threads may evaluate separate batches concurrently; the value of a row does not depend on the other
         rows of its batch beyond floating-point summation order. Without
         ``n_inner_iter``, one exact solve per row from the last stored
         solution (not updated).

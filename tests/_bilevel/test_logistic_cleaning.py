@@ -127,3 +127,18 @@ def test_value_batch_matches_value(n_classes, sparse):
         rtol=1e-9,
     )
     np.testing.assert_array_equal(exact._coef, before)
+
+
+def test_value_batch_threads_on_a_fresh_problem():
+    """Concurrent first calls (the lazy fixed start) give the serial values."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y, X_val, y_val = _data(3, n_samples=80, n_val=20, seed=2)
+    thetas = np.random.RandomState(1).uniform(0, 1, size=(8, 80))
+    serial = LogisticCleaningProblem(X, y, X_val, y_val, n_inner_iter=5)
+    expected = [serial.value_batch(t[None]) for t in thetas]
+    for _ in range(10):
+        fresh = LogisticCleaningProblem(X, y, X_val, y_val, n_inner_iter=5)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            got = list(pool.map(fresh.value_batch, [t[None] for t in thetas]))
+        np.testing.assert_array_equal(got, expected)
