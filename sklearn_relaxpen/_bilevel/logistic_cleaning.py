@@ -279,8 +279,9 @@ class LogisticCleaningProblem:
         each gradient-descent iteration is two matrix products with one
         column block per weighting. Changes no state a call reads (the fixed
         start, set up on first use, is the same whichever thread sets it),
-        so threads may evaluate separate batches concurrently; the value of a row does not depend on the other
-        rows of its batch beyond floating-point summation order. Without
+        so threads may evaluate separate batches concurrently; the value of
+        a row does not depend on the other rows of its batch beyond
+        floating-point summation order. Without
         ``n_inner_iter``, one exact solve per row from the last stored
         solution (not updated).
 
