@@ -40,10 +40,12 @@ _TINY = 1e-300
 _STEPS = 0.5 ** np.arange(40)
 _MU_POWERS = (2, 4, 6, 8, 10, 12)
 _ZERO_REL = 1e-6
+# Group norm (relative) below which Newton pauses to test the group for Z.
+_SMALL_REL = 1e-3
 # Smallest group norm used in 1 / n_l**3 (keeps the Hessian finite).
 _NORM_FLOOR = 1e-60
 # Z updates of the exact phase before falling back to the smoothing path.
-_ROUNDS = 8
+_ROUNDS = 20
 
 
 def group_sq_norms(W, s):
@@ -143,16 +145,23 @@ def batched_solve(H, b):
         return out
 
 
-def _newton(red, W, alpha, eta, active, mu, tol, max_iter):
+def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
     """Damped Newton on the reduced (smoothed if mu > 0) problem.
 
     ``W`` is (T, k) in reduced coordinates. Returns the new ``W`` (a copy),
-    per-task convergence flags and the number of Newton steps taken.
+    per-task convergence flags and the number of Newton steps taken. With
+    ``small`` (T, L) given, also returns a (T, L) mask of *vanishing* groups:
+    a task stops early, unconverged, once an active group of norm at most
+    ``small`` has a Newton step that crosses zero (``w_l . (w_l + d_l) <= 0``
+    in the ``theta_l``-weighted inner product) or falls below ``small *
+    _ZERO_REL / _SMALL_REL``. Newton only crawls towards a zero group (the
+    norm's kink); the caller moves the group to the zero set instead.
     """
     W = W.copy()
     n_tasks = W.shape[0]
     mu = np.broadcast_to(np.asarray(mu, dtype=float).reshape(-1, 1), (n_tasks, 1))
     converged = np.zeros(n_tasks, dtype=bool)
+    vanishing = np.zeros(active.shape, dtype=bool)
     todo = np.arange(n_tasks)
     n_steps = 0
     for _ in range(max_iter):
@@ -199,8 +208,21 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter):
         W[todo] = Wt + step[:, None] * d
         n_steps += 1
         stalled = (step == 0.0) & ~done
+        if small is not None:
+            taken = np.where(done, 0, first)
+            norm_sq = np.take_along_axis(new_sq, taken[:, None, None], axis=1)[:, 0]
+            bound = small[todo] ** 2
+            vanish = act & (
+                ((A <= bound) & (A + B <= 0))
+                | (norm_sq <= bound * (_ZERO_REL / _SMALL_REL) ** 2)
+            )
+            vanish &= ~done[:, None]
+            vanishing[todo] = vanish
+            stalled |= vanish.any(axis=1)
         converged[todo[done]] = True
         todo = todo[~(done | stalled)]
+    if small is not None:
+        return W, converged, n_steps, vanishing
     return W, converged, n_steps
 
 
@@ -303,17 +325,68 @@ def _smooth_path(red, Wr, alpha, eta, active, tol, powers, max_iter=50):
     return Wr, n_steps
 
 
+def _enter_groups(gram, W, s, support, alpha, eta, zero, released):
+    """Move the groups ``released`` (no longer in ``zero``) from zero onto
+    their block minimizer.
+
+    Group ``l`` leaves ``Z`` because its certificate failed: ``r_l =
+    ||g / theta_l|| > alpha`` on the features it frees (``g = -grad f``, the
+    other groups fixed). Along ``u_j = g_j / theta_jl^2`` the objective is
+    ``-t r_l^2 + alpha t r_l + t^2 kappa_l / 2`` (``kappa_l`` the curvature
+    of the smooth part and of the nonzero groups sharing the features), so
+    ``t = r_l (r_l - alpha) / kappa_l > 0`` puts the group's norm well away
+    from the kink at zero, where the Newton model is useless. Released
+    groups are entered together (disjoint features for one-hot rows).
+    """
+    s3 = s if s.ndim == 3 else s[None]
+    sup3 = support if support.ndim == 3 else support[None]
+    pinned = zero | released
+    freed = free_mask(zero, support) & ~free_mask(pinned, support)
+    g, _, nsq = _neg_grad(gram, W, s, alpha, eta, pinned)
+    mask = sup3 & freed[:, :, None] & released[:, None, :]
+    U = np.where(mask, g[:, :, None] / np.where(mask, s3, 1.0), 0.0)  # (T, P, L)
+    gu = np.einsum("tp,tpl->tl", g, U)
+    pen = np.sqrt(np.einsum("tpl,tpl->tl", U * U, s3))
+    if gram.Q.ndim == 2:
+        QU = np.einsum("pq,tql->tpl", gram.Q, U)
+    else:
+        QU = np.matmul(gram.Q, U)
+    kappa = np.einsum("tpl,tpl->tl", U, QU) + eta * np.einsum("tpl,tpl->tl", U, U)
+    inv_n = np.where(~pinned, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
+    kappa += alpha * np.einsum("tpl,tpm,tm->tl", U * U, s3, inv_n)
+    step = np.where(
+        released & (kappa > 0), np.maximum(gu - alpha * pen, 0.0), 0.0
+    ) / np.where(kappa > 0, kappa, 1.0)
+    return W + np.einsum("tpl,tl->tp", U, step)
+
+
+def _with_blockers(release, zero, support):
+    """Add to ``release`` the zero groups that share a feature with a
+    released group (overlapping supports): while they stay in ``Z`` they
+    pin the shared features, the part of the certificate that failed, and
+    the released group could not move off zero."""
+    if not release.any() or (support.ndim == 2 and support.sum(axis=1).max() <= 1):
+        return release
+    sup = (support if support.ndim == 3 else support[None]).astype(float)
+    shared = np.einsum("tpl,tpm,tl->tm", sup, sup, release.astype(float))
+    return release | (zero & (shared > 0))
+
+
 def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
     """Newton with ``Z`` fixed, alternated with updates of ``Z`` (step 2).
 
-    A group leaving ``Z`` starts at zero, a kink of its norm where the Newton
-    model is useless: the tasks concerned first follow a short smoothing
-    path from a small ``mu``.
+    Each round: Newton on the free features (a task stops early when a group
+    collapses towards zero); then groups that collapsed, or that pass the
+    block optimality test in a task where Newton was slow, join ``Z``, and
+    zero groups whose dual certificate fails leave it, entering at their
+    block minimizer (:func:`_enter_groups`).
     """
     n_tasks, n_features = W.shape
     W, zero = W.copy(), zero.copy()
-    forced = np.zeros_like(zero)
-    released = np.zeros(n_tasks, dtype=bool)
+    released = np.zeros_like(zero)
+    # Groups that left Z twice by a failed certificate no longer return to it
+    # by their norm alone (a legitimately tiny group would cycle).
+    n_released = np.zeros(zero.shape, dtype=np.intp)
     conv = np.zeros(n_tasks, dtype=bool)
     todo = np.arange(n_tasks)
     n_steps = 0
@@ -321,33 +394,40 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
         sub = gram.subset(todo)
         s_t, sup_t = _task_view(s, support, todo)
         z = zero[todo]
-        free = free_mask(z, sup_t)
         Wt = W[todo]
-        rel = np.flatnonzero(released[todo])
-        if rel.size:
-            s_r, sup_r = _task_view(s_t, sup_t, rel)
-            red = _Reduced(sub.subset(rel), s_r, free[rel])
-            Wr, k = _smooth_path(
-                red, red.gather(Wt[rel]), alpha, eta, ~z[rel], tol, (4, 8, 12), 20
+        rel = released[todo]
+        rows = np.flatnonzero(rel.any(axis=1))
+        if rows.size:
+            s_r, sup_r = _task_view(s_t, sup_t, rows)
+            Wt[rows] = _enter_groups(
+                sub.subset(rows), Wt[rows], s_r, sup_r, alpha, eta, z[rows], rel[rows]
             )
-            n_steps += k
-            Wt[rel] = red.scatter(Wr, n_features)
-        red = _Reduced(sub, s_t, free)
-        Wr, newton_ok, k = _newton(
-            red, red.gather(Wt), alpha, eta, ~z, 0.0, tol, max_iter
+        red = _Reduced(sub, s_t, free_mask(z, sup_t))
+        forced = n_released[todo] >= 2
+        small = np.where(forced, 0.0, _SMALL_REL) * sub.wscale[:, None]
+        Wr, newton_ok, k, vanishing = _newton(
+            red,
+            red.gather(Wt),
+            alpha,
+            eta,
+            ~z,
+            0.0,
+            tol,
+            max_iter,
+            small,
         )
         n_steps += k
         Wt = red.scatter(Wr, n_features)
         norms = np.sqrt(group_sq_norms(Wt, s_t)) / sub.wscale[:, None]
         has_support = sup_t.any(axis=1) if sup_t.ndim == 3 else sup_t.any(axis=0)
         live = ~z & has_support
-        collapsed = live & ~forced[todo] & (norms <= _ZERO_REL)
-        # A group forced out of Z may be legitimately tiny, never at the floor.
-        degenerate = live & (norms <= 1e-30)
+        collapsed = live & (
+            (~forced & (norms <= _ZERO_REL)) | vanishing | (norms <= 1e-30)
+        )
         viol = kkt_violation(sub, Wt, s_t, sup_t, alpha, eta, z)
-        ok = newton_ok & ~(collapsed | degenerate | viol).any(axis=1)
+        ok = newton_ok & ~(collapsed | viol).any(axis=1)
         screened = np.zeros_like(z)
-        slow = ~newton_ok & ~viol.any(axis=1)
+        slow = ~newton_ok & ~viol.any(axis=1) & ~collapsed.any(axis=1)
         if slow.any():
             screened[slow] = _block_zero_test(
                 sub.subset(np.flatnonzero(slow)),
@@ -358,12 +438,13 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
                 eta,
                 z[slow],
             )
-            screened &= ~forced[todo]
+        new_zero = z | collapsed | screened
+        release = _with_blockers(viol, new_zero, sup_t)
         W[todo] = Wt
         conv[todo] = ok
-        released[todo] = viol.any(axis=1)
-        forced[todo] |= viol
-        zero[todo] = (z | collapsed | screened) & ~viol
+        released[todo] = release
+        n_released[todo] += release
+        zero[todo] = new_zero & ~release
         todo = todo[~ok]
         if todo.size == 0:
             break

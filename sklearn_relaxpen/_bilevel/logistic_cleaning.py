@@ -34,6 +34,7 @@ imports the estimators.
 import warnings
 
 import numpy as np
+from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
 from .logistic_crossfit import apply_moves
@@ -219,8 +220,10 @@ class LogisticCleaningProblem:
                 )
             else:
                 coef = np.zeros(self.loss.coef_shape)
-            self._start = coef
+            # _start is set last: a thread that sees it also sees _step (two
+            # threads may both compute them, with the same result)
             self._step = 1.0 / self.loss.lipschitz(theta_max=1.0)
+            self._start = coef
         return self._start, self._step
 
     def truncated_solve(self, theta):
@@ -268,6 +271,75 @@ class LogisticCleaningProblem:
                 return self._cache[1]
             return self.upper_value(self.solve(theta))
         return self.upper_value(self.truncated_solve(theta))
+
+    def value_batch(self, thetas):
+        """:meth:`value` at each row of ``thetas``, vectorized over the rows.
+
+        The truncated solver (``n_inner_iter``) runs on all weightings at once:
+        each gradient-descent iteration is two matrix products with one
+        column block per weighting. Changes no state a call reads (the fixed
+        start, set up on first use, is the same whichever thread sets it),
+        so threads may evaluate separate batches concurrently; the value of
+        a row does not depend on the other rows of its batch beyond
+        floating-point summation order. Without
+        ``n_inner_iter``, one exact solve per row from the last stored
+        solution (not updated).
+
+        Parameters
+        ----------
+        thetas : ndarray of shape (n_points, n_samples)
+            Keep-weights, possibly outside ``[0, 1]``.
+
+        Returns
+        -------
+        values : ndarray of shape (n_points,)
+        """
+        thetas = np.asarray(thetas, dtype=np.float64)
+        if self.n_inner_iter is None:
+            coefs = []
+            for theta in thetas:
+                coef, _, _ = newton(
+                    self.loss,
+                    theta,
+                    self._coef,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    direct=self.direct,
+                )
+                coefs.append(coef)
+            return np.array([self.upper_value(c) for c in coefs])
+        start, step = self._truncated_setup()
+        loss, B = self.loss, thetas.shape[0]
+        p, K = start.shape
+        # coefficients of all weightings side by side: column block b is
+        # weighting b's (p, K) coefficient matrix
+        coef = np.tile(start, (1, B))
+        scale = np.full((p, 1), 1.0 / self.C)
+        scale[-1] = 0.0  # unpenalized intercept
+        for _ in range(self.n_inner_iter):
+            Z = (loss.Xt @ coef).reshape(-1, B, K)
+            if loss.binary:
+                resid = expit(Z) - loss.target[:, None, None]
+            else:
+                Z -= Z.max(axis=2, keepdims=True)
+                resid = np.exp(Z)
+                resid /= resid.sum(axis=2, keepdims=True)
+                resid -= loss.target[:, None, :]
+            resid *= thetas.T[:, :, None]
+            grad = loss.Xt.T @ resid.reshape(-1, B * K) + scale * coef
+            if not loss.binary:  # gauge term of the intercepts
+                sums = coef[-1].reshape(B, K).sum(axis=1)
+                grad[-1] += loss.gauge * np.repeat(sums, K)
+            coef -= step * grad
+        Zv = (self.val.Xt @ coef).reshape(-1, B, K)
+        if self.val.binary:
+            t = self.val.target[:, None]
+            losses = -log_expit(-Zv[:, :, 0]) - t * Zv[:, :, 0]
+        else:
+            zmax = Zv.max(axis=2, keepdims=True)
+            lse = np.log(np.exp(Zv - zmax).sum(axis=2)) + zmax[:, :, 0]
+            losses = lse - np.einsum("ibk,ik->ib", Zv, self.val.target)
+        return losses.mean(axis=0)
 
     def evaluate_moves(self, theta, lam, moves):
         """Exact trusted loss after applying each move to ``theta`` separately.

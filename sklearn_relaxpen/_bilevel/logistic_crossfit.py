@@ -230,6 +230,38 @@ class CrossFittedCleaningProblem:
             out[held] = pred != self.held[k].y
         return out
 
+    def held_out_brier(self, theta):
+        """Brier score of each trusted row under the fold model that did not see it.
+
+        The squared distance ``sum_k (p_k - [y = k])^2`` between the class
+        probabilities and the one-hot label (in ``[0, 2]``): a proper score,
+        bounded unlike the log-loss and smoother than the error rate.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_samples,) or (n_folds, n_samples)
+            As in :meth:`held_out_losses`.
+
+        Returns
+        -------
+        brier : ndarray of shape (n_val,)
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        out = np.empty(self.n_val)
+        for k, held in enumerate(self.folds):
+            theta_k = theta[k] if theta.ndim == 2 else theta
+            Z = self.held[k].raw(self.solve(theta_k, k))
+            if Z.shape[1] == 1:  # binary: p1 = sigmoid(z), both classes count
+                p1 = 0.5 * (1.0 + np.tanh(0.5 * Z[:, 0]))
+                out[held] = 2.0 * (p1 - self.held[k].y) ** 2
+            else:
+                Z = Z - Z.max(axis=1, keepdims=True)
+                P = np.exp(Z)
+                P /= P.sum(axis=1, keepdims=True)
+                P[np.arange(held.shape[0]), self.held[k].y] -= 1.0
+                out[held] = np.einsum("ij,ij->i", P, P)
+        return out
+
     def value(self, theta, lam=None):
         """Cross-fitted trusted log-loss ``G(theta)`` (mean over trusted rows).
 

@@ -248,8 +248,11 @@ def relax_and_penalize(
         Finite-difference step for ``hypergradient="zeroth_order"``. None means
         1e-3. Setting it with ``hypergradient="exact"`` is a ValueError.
     n_jobs : int, default=None
-        Joblib workers for the independent perturbed evaluations of the
-        zeroth-order estimate (unused by the exact hypergradient).
+        Workers for the independent perturbed evaluations of the zeroth-order
+        estimate (unused by the exact hypergradient): threads with one BLAS
+        thread each when the problem has ``value_batch(thetas) -> values``
+        (vectorized over the rows of ``thetas``, pure; the estimate then does
+        not depend on ``n_jobs``), else joblib worker processes.
     random_state : int, RandomState instance or None, default=None
         Seeds the zeroth-order directions.
     verbose : int, default=0
@@ -353,6 +356,7 @@ def relax_and_penalize(
             smoothing=smoothing,
             rng=check_random_state(random_state),
             n_jobs=n_jobs,
+            value_batch=getattr(problem, "value_batch", None),
         )
 
         def gradient_oracle(theta, lam):

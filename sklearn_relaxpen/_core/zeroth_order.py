@@ -7,8 +7,17 @@ smooth G, the estimate's expectation is the gradient of a Gaussian smoothing
 of G, biased by O(smoothing), and its variance decays as 1 / n_directions).
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from joblib import Parallel, delayed
+from threadpoolctl import ThreadpoolController
+
+# The base point and the perturbed points are evaluated in this many fixed
+# chunks (batches of value_batch), whatever n_jobs: the values then do not
+# depend on n_jobs.
+N_CHUNKS = 4
 
 
 class IRDSAGradient:
@@ -16,8 +25,13 @@ class IRDSAGradient:
 
     ``g = 1/n sum_i (G(theta + c z_i, lam + c u_i) - G(theta, lam)) / c * (z_i, u_i)``
     with standard Gaussian directions ``(z_i, u_i)``. The ``n`` perturbed
-    evaluations are independent lower-level solves; they run through joblib
-    with ``n_jobs`` workers.
+    evaluations are independent lower-level solves. When the problem has
+    ``value_batch(thetas) -> values`` (vectorized over the rows of
+    ``thetas``, reading no state another call changes), the base and the
+    perturbed points go to it in ``N_CHUNKS`` fixed chunks, on ``n_jobs``
+    threads with one BLAS thread each: no copy of the problem, and the same
+    values for every ``n_jobs``. Otherwise ``problem.value`` per point, on
+    ``n_jobs`` joblib worker processes (each call pickles the problem).
 
     Parameters
     ----------
@@ -30,19 +44,54 @@ class IRDSAGradient:
     rng : numpy.random.RandomState
         Source of the directions.
     n_jobs : int or None
-        Joblib workers for the perturbed evaluations.
+        Workers for the perturbed evaluations (threads or processes, see
+        above); negative values count back from the number of CPUs.
+    value_batch : callable or None, default=None
+        The problem's ``value_batch`` (used when ``lam`` is None), returning
+        finite values.
     """
 
-    def __init__(self, problem, *, n_directions, smoothing, rng, n_jobs=None):
+    def __init__(
+        self, problem, *, n_directions, smoothing, rng, n_jobs=None, value_batch=None
+    ):
         self.problem = problem
         self.n_directions = n_directions
         self.smoothing = smoothing
         self.rng = rng
         self.n_jobs = n_jobs
+        self.value_batch = value_batch
+        self._blas = None  # found once: inspecting the libraries is slow
+
+    def _batched(self, points):
+        """``value_batch`` over fixed chunks of ``points``, threaded by n_jobs."""
+        chunks = np.array_split(points, min(N_CHUNKS, points.shape[0]))
+        n_jobs = self.n_jobs or 1
+        n_jobs = n_jobs if n_jobs > 0 else os.cpu_count() + 1 + n_jobs
+        if n_jobs <= 1:
+            parts = [self.value_batch(chunk) for chunk in chunks]
+        else:
+            # one BLAS thread per worker thread: no oversubscription
+            if self._blas is None:
+                self._blas = ThreadpoolController()
+            with self._blas.limit(limits=1, user_api="blas"):
+                with ThreadPoolExecutor(max_workers=min(n_jobs, N_CHUNKS)) as pool:
+                    parts = list(pool.map(self.value_batch, chunks))
+        values = np.concatenate([np.ravel(part) for part in parts]).astype(float)
+        if values.shape != (points.shape[0],) or not np.all(np.isfinite(values)):
+            raise ValueError(
+                "problem.value_batch must return one finite value per point; "
+                f"got shape {values.shape} for {points.shape[0]} points, "
+                f"{np.sum(~np.isfinite(values))} not finite."
+            )
+        return values
 
     def __call__(self, theta, lam):
         c = self.smoothing
         z = self.rng.standard_normal((self.n_directions, *theta.shape))
+        if lam is None and self.value_batch is not None:
+            values = self._batched(np.vstack([theta[None], theta + c * z]))
+            base, slopes = values[0], (values[1:] - values[0]) / c
+            return base, np.tensordot(slopes, z, axes=1) / self.n_directions, None
         u = None
         if lam is not None:
             u = self.rng.standard_normal((self.n_directions, *lam.shape))

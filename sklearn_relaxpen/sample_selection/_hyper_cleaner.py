@@ -34,8 +34,10 @@ from ._base import (
 __all__ = ["HyperCleaner", "HyperCleaningSampler"]
 
 # Lower-level C values tried by C="auto" (chosen by the cross-fitted trusted
-# loss); C=1.0 without a trusted set.
+# Brier score); C=1.0 without a trusted set. The trusted rows alone, a cheap
+# model, are tried on a wider grid.
 _C_GRID = (0.03, 0.1, 0.3, 1.0)
+_TRUSTED_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 # options that change what method="bilevel" solves: setting one with
 # method="crossfit" raises instead of being ignored
@@ -68,7 +70,7 @@ _PARAMETERS_DOC = """
         noisy folds, two passes), the rows the trusted-model filter keeps, or
         the rows both models together agree with, and choose among them,
         ``C``, and whether the noisy rows help at all by the cross-fitted
-        trusted error of the hyper-cleaning problem (see Notes). Fast, and
+        trusted Brier score of the hyper-cleaning problem (see Notes). Fast, and
         the choice is too small to overfit a small trusted set. ``"bilevel"``:
         relax and penalize over one weight per row (the thesis's method; the
         options ``budget``, ``hypergradient``, ``strategy``, ``optimizer``,
@@ -80,9 +82,10 @@ _PARAMETERS_DOC = """
     C : "auto" or float, default="auto"
         Inverse L2 regularization strength of the lower-level logistic
         regression, as in :class:`~sklearn.linear_model.LogisticRegression`.
-        ``"auto"`` picks it from ``(0.03, 0.1, 0.3, 1.0)`` by the
-        cross-fitted trusted error and log-loss (1.0 without a trusted set);
-        the value used is ``C_``. Features should be on comparable scales
+        ``"auto"`` picks it from ``(0.03, 0.1, 0.3, 1.0)`` (for the trusted
+        rows alone from ``(0.01, ..., 3.0)``) by the cross-fitted trusted
+        Brier score (1.0 without a trusted set); the value used is ``C_``.
+        Features should be on comparable scales
         (standardize them first).
     n_folds : int, default=5
         Number of folds (at least 2) of the trusted rows in the cross-fitted
@@ -127,8 +130,9 @@ _PARAMETERS_DOC = """
         ``method="crossfit"`` the folds on which the noisy rows are scored
         out of fold (``n_folds`` folds for a float).
     n_jobs : int, default=None
-        Joblib workers for the independent lower-level solves of the
-        zeroth-order estimate (``method="bilevel"``).
+        Threads (one BLAS thread each) for the independent truncated
+        lower-level solves of the zeroth-order estimate
+        (``method="bilevel"``); the result does not depend on it.
     include_trusted : bool, default=True
         Whether the final estimator is trained on the kept rows *plus* the
         trusted rows ``(X_val, y_val)``. They are clean labelled data, usually
@@ -169,10 +173,15 @@ _ATTRIBUTES_DOC = """
     cv_loss_ : ndarray of shape (n_Cs, 4)
         Cross-fitted trusted log-loss for each ``C`` tried (``Cs_``) and each
         option of ``selected_option_``, in the order "agreement", "filter",
-        "both", "trusted_only". NaN without a trusted set.
+        "both", "trusted_only". NaN without a trusted set and where an option
+        was not tried at that ``C`` (the trusted rows alone have a wider
+        grid).
     cv_error_ : ndarray of shape (n_Cs, 4)
-        Cross-fitted trusted error rate, same layout (the selection criterion,
-        ties broken by ``cv_loss_``).
+        Cross-fitted trusted error rate, same layout.
+    cv_brier_ : ndarray of shape (n_Cs, 4)
+        Cross-fitted trusted Brier score (squared distance between the class
+        probabilities and the one-hot label), same layout: the selection
+        criterion.
     selected_option_ : str
         The keep-mask chosen by ``method="crossfit"``: ``"agreement"`` (rows
         the cross-fitted model trained on the other noisy folds agrees with),
@@ -234,10 +243,12 @@ _NOTES_DOC = """
     agrees with, and no noisy row. No mask depends on the labels of the
     trusted fold that scores it (the trusted model of fold ``k`` uses the
     trusted rows outside fold ``k``), so the comparison is an honest
-    cross-validation. The smallest cross-fitted error rate wins (ties broken
-    by the log-loss ``G``); the trusted rows alone win only by more than one
-    standard error. Choosing among a few options overfits a small trusted
-    set far less than optimizing one weight per row.
+    cross-validation. The smallest cross-fitted Brier score wins (a proper
+    score: with few trusted rows the error rate is too coarse to rank the
+    options, and the log-loss ``G`` is dominated by a few confident
+    mistakes); the trusted rows alone win only by more than one standard
+    error of the paired difference. Choosing among a few options overfits a
+    small trusted set far less than optimizing one weight per row.
 
     ``method="bilevel"`` relaxes ``theta`` to ``[0, 1]^n`` (or the budget
     set) and penalizes it with ``phi(theta) / eps``, ``phi(theta) = sum_i
@@ -444,6 +455,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             self.C_, self.Cs_ = C, np.array([C])
             self.cv_loss_ = np.full((1, 4), np.nan)
             self.cv_error_ = np.full((1, 4), np.nan)
+            self.cv_brier_ = np.full((1, 4), np.nan)
             self.trusted_only_ = False
             self.selected_option_ = "agreement"
             loss = np.nan
@@ -460,6 +472,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 y_val_enc,
                 n_classes=n_classes,
                 Cs=_C_GRID if self.C == "auto" else (float(self.C),),
+                trusted_Cs=_TRUSTED_C_GRID if self.C == "auto" else None,
                 n_folds=self.n_folds,
                 random_state=rng,
                 allow_trusted_only=self._allow_trusted_only(),
@@ -474,6 +487,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             self.C_, self.Cs_ = selection.C, selection.Cs
             self.cv_loss_ = selection.cv_loss
             self.cv_error_ = selection.cv_error
+            self.cv_brier_ = selection.cv_brier
             self.trusted_only_ = selection.trusted_only
             self.selected_option_ = selection.option
             loss = selection.loss
@@ -544,6 +558,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             self.Cs_ = np.array([self.C_])
             self.cv_loss_ = np.full((1, 4), np.nan)
             self.cv_error_ = np.full((1, 4), np.nan)
+            self.cv_brier_ = np.full((1, 4), np.nan)
             self.trusted_only_ = False
             self.selected_option_ = "agreement"
             self.label_quality_ = np.full(X.shape[0], np.nan)

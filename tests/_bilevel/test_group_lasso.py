@@ -11,6 +11,7 @@ from sklearn_relaxpen._bilevel.group_lasso import (
     chunk_value_and_grad,
     solve_lower,
 )
+from sklearn_relaxpen._bilevel.group_solver import _enter_groups
 from sklearn_relaxpen._bilevel.group_tasks import TaskChunk, TaskSet
 
 ETA = 1e-3
@@ -33,7 +34,9 @@ def _problem(seed=0, n_tasks=5, n_samples=12, n_features=9, shared=False, labels
 
 
 def _value(chunk, theta, alpha):
-    return chunk_value_and_grad(chunk, theta, alpha, ETA, need_grad=False, tol=1e-14)[0]
+    """Reference ``G`` for finite differences: Newton run to the precision of
+    the arithmetic (``tol`` below it), so that small steps can be used."""
+    return chunk_value_and_grad(chunk, theta, alpha, ETA, need_grad=False, tol=1e-18)[0]
 
 
 def _objective(chunk, W, theta, alpha):
@@ -101,6 +104,73 @@ def test_warm_start_gives_same_solution():
 
 
 @pytest.mark.parametrize("shared", [False, True])
+def test_warm_start_across_changes_of_the_zero_groups(shared):
+    """Warm starts where groups must leave the zero set (smaller alpha), join
+    it (larger alpha) or change (a feature moved to another group) reach the
+    reference solution."""
+    labels = np.repeat(np.arange(4), 3)
+    chunk = _problem(seed=5, n_tasks=6, n_features=12, shared=shared, labels=labels)
+    data = chunk.gram()
+    theta = np.eye(4)[labels]
+    moved = theta.copy()
+    moved[2] = np.eye(4)[3]
+    alpha_max = np.max(np.linalg.norm(data.c, axis=1))
+    starts = [(0.6 * alpha_max, theta), (0.05 * alpha_max, theta)]
+    targets = [
+        (0.05 * alpha_max, theta),  # groups enter
+        (0.6 * alpha_max, theta),  # groups leave
+        (0.05 * alpha_max, moved),
+        (0.6 * alpha_max, moved),
+    ]
+    for alpha0, theta0 in starts:
+        W0, z0, c0, _ = solve_lower(data, theta0, alpha0, ETA, tol=1e-14)
+        assert c0.all()
+        for alpha, target in targets:
+            W, zero, conv, _ = solve_lower(
+                data, target, alpha, ETA, W0=W0, zero0=z0, tol=1e-14
+            )
+            assert conv.all()
+            np.testing.assert_allclose(W, _ista(chunk, target, alpha), atol=1e-6)
+            norms = np.sqrt((W * W) @ target)
+            np.testing.assert_array_equal(zero, norms == 0)
+
+
+def test_entering_groups_start_at_their_block_minimizer():
+    """A group released from the zero set (its certificate failed) moves to
+    the minimizer of the objective along its certificate direction: a lower
+    objective, a nonzero group; a group whose certificate holds stays zero."""
+    labels = np.repeat(np.arange(3), 3)
+    chunk = _problem(seed=2, n_tasks=4, labels=labels)
+    data = chunk.gram()
+    theta = np.eye(3)[labels]
+    s, support = theta * theta, theta > 0
+    alpha = 0.3 * np.max(np.linalg.norm(data.c, axis=1))
+    W = np.zeros((4, 9))
+    zero = np.zeros((4, 3), dtype=bool)
+    # At W = 0 the certificate of group l is ||c_l|| (c = X^T y).
+    violated = np.sqrt((data.c * data.c) @ s) > alpha
+    assert violated.any() and not violated.all()
+    released = np.ones((4, 3), dtype=bool)
+    entered = _enter_groups(data, W, s, support, alpha, ETA, zero, released)
+    better = _objective(chunk, entered, theta, alpha) < _objective(
+        chunk, W, theta, alpha
+    )
+    np.testing.assert_array_equal(better, violated.any(axis=1))
+    np.testing.assert_array_equal(np.sqrt((entered * entered) @ s) > 0, violated)
+    # Along the direction, the step is the exact 1-D minimizer when one group
+    # enters alone (nothing else shares its features).
+    one = np.zeros((4, 3), dtype=bool)
+    one[:, 0] = True
+    assert violated[:, 0].any()
+    step_point = _enter_groups(data, W, s, support, alpha, ETA, zero, one)
+    for t in (0.9, 1.1):
+        assert np.all(
+            _objective(chunk, t * step_point, theta, alpha)
+            >= _objective(chunk, step_point, theta, alpha) - 1e-12
+        )
+
+
+@pytest.mark.parametrize("shared", [False, True])
 def test_hypergradient_interior_theta(shared):
     chunk = _problem(seed=2, shared=shared)
     rng = np.random.RandomState(0)
@@ -125,6 +195,17 @@ def test_hypergradient_interior_theta(shared):
         2 * h
     )
     np.testing.assert_allclose(g_alpha, fd_alpha, rtol=1e-5)
+
+
+def _one_sided_derivative(f, steps=10.0 ** -np.arange(5.0, 9.5, 0.5)):
+    """Right derivative of ``f`` at 0 by second-order one-sided (Richardson)
+    differences, at the step where two successive steps agree best: G is
+    very curved right of a kink (the step must be small) while the
+    lower-level solves limit the precision of small steps."""
+    f0 = f(0.0)
+    fd = np.array([(4 * f(h / 2) - 3 * f0 - f(h)) / h for h in steps])
+    best = np.argmin(np.abs(np.diff(fd)))
+    return fd[best + 1]
 
 
 def test_hypergradient_near_binary_theta_with_zero_groups():
@@ -158,13 +239,9 @@ def test_hypergradient_near_binary_theta_with_zero_groups():
         e = np.zeros_like(theta)
         e[idx] = h
         if theta[idx] == 0 and kink[idx]:
-            # G is very curved right of the kink: a smaller step is needed.
-            e[idx] = 1e-8
-            fd = (
-                4 * _value(chunk, theta + e / 2, alpha)
-                - 3 * value
-                - _value(chunk, theta + e, alpha)
-            ) / 1e-8
+            fd = _one_sided_derivative(
+                lambda t: _value(chunk, theta + t * e / h, alpha)
+            )
             n_checked_one_sided += 1
         else:
             fd = (_value(chunk, theta + e, alpha) - _value(chunk, theta - e, alpha)) / (

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from sklearn_relaxpen._bilevel.logistic_cleaning import LogisticCleaningProblem
 
@@ -97,3 +98,47 @@ def test_evaluate_moves_matches_value():
     moved = theta.copy()
     moved[1] = 1 - moved[1]
     assert value == thesis.value(moved)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_value_batch_matches_value(n_classes, sparse):
+    """The vectorized truncated solver equals one value() per weighting."""
+    X, y, X_val, y_val = _data(n_classes, n_samples=60, n_val=20, seed=1)
+    X = sp.csr_matrix(X) if sparse else X
+    thesis = LogisticCleaningProblem(X, y, X_val, y_val, C=0.5, n_inner_iter=7)
+    thetas = np.random.RandomState(0).uniform(-0.2, 1.2, size=(5, 60))
+    values = thesis.value_batch(thetas)
+    assert values.shape == (5,)
+    np.testing.assert_allclose(
+        values, [thesis.value(t) for t in thetas], rtol=1e-13, atol=0
+    )
+    # a row's value does not depend on its batch beyond rounding
+    np.testing.assert_allclose(thesis.value_batch(thetas[2:3]), values[2:3], rtol=1e-13)
+    # without n_inner_iter: exact values, the stored solution left unchanged
+    exact = LogisticCleaningProblem(X, y, X_val, y_val, C=0.5, tol=1e-12)
+    before = exact._coef.copy()
+    np.testing.assert_allclose(
+        exact.value_batch(thetas[:2]),
+        [
+            LogisticCleaningProblem(X, y, X_val, y_val, C=0.5).value(t)
+            for t in thetas[:2]
+        ],
+        rtol=1e-9,
+    )
+    np.testing.assert_array_equal(exact._coef, before)
+
+
+def test_value_batch_threads_on_a_fresh_problem():
+    """Concurrent first calls (the lazy fixed start) give the serial values."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y, X_val, y_val = _data(3, n_samples=80, n_val=20, seed=2)
+    thetas = np.random.RandomState(1).uniform(0, 1, size=(8, 80))
+    serial = LogisticCleaningProblem(X, y, X_val, y_val, n_inner_iter=5)
+    expected = [serial.value_batch(t[None]) for t in thetas]
+    for _ in range(10):
+        fresh = LogisticCleaningProblem(X, y, X_val, y_val, n_inner_iter=5)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            got = list(pool.map(fresh.value_batch, [t[None] for t in thetas]))
+        np.testing.assert_array_equal(got, expected)

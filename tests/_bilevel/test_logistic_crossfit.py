@@ -25,15 +25,18 @@ def test_value_matches_refitting_sklearn_per_fold(n_classes):
         X, y, X_val, y_val, folds=folds, C=C, tol=1e-10
     )
     keep = np.random.RandomState(0).rand(90) < 0.7
-    total = 0.0
+    total, brier, errors = 0.0, np.empty(30), np.empty(30, dtype=bool)
     for held in folds:
         train = np.setdiff1d(np.arange(30), held)
         model = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(
             np.vstack([X[keep], X_val[train]]), np.concatenate([y[keep], y_val[train]])
         )
+        proba = model.predict_proba(X_val[held])
+        brier[held] = np.sum((proba - np.eye(n_classes)[y_val[held]]) ** 2, axis=1)
+        errors[held] = model.predict(X_val[held]) != y_val[held]
         total += log_loss(
             y_val[held],
-            model.predict_proba(X_val[held]),
+            proba,
             labels=np.arange(n_classes),
             normalize=False,
         )
@@ -41,6 +44,15 @@ def test_value_matches_refitting_sklearn_per_fold(n_classes):
     losses = problem.held_out_losses(keep.astype(float))
     assert losses.shape == (30,)
     assert losses.mean() == pytest.approx(total / 30, rel=1e-6)
+    np.testing.assert_allclose(
+        problem.held_out_brier(keep.astype(float)), brier, rtol=1e-6, atol=1e-9
+    )
+    np.testing.assert_array_equal(problem.held_out_errors(keep.astype(float)), errors)
+    # one row of weights per fold: the same as the shared weights repeated
+    per_fold = np.tile(keep.astype(float), (3, 1))
+    np.testing.assert_array_equal(
+        problem.held_out_brier(per_fold), problem.held_out_brier(keep.astype(float))
+    )
 
 
 def test_value_at_zero_is_trusted_only_cross_validation():

@@ -3,7 +3,11 @@
 import numpy as np
 from sklearn.datasets import make_classification
 
-from sklearn_relaxpen._bilevel.logistic_selection import crossfit_select, trusted_folds
+from sklearn_relaxpen._bilevel.logistic_selection import (
+    _choose,
+    crossfit_select,
+    trusted_folds,
+)
 from sklearn_relaxpen.datasets import make_noisy_labels
 
 from ._logistic_data import _data
@@ -37,12 +41,14 @@ def test_crossfit_select_finds_flipped_rows_and_is_reproducible():
     b = crossfit_select(X, y_noisy, X_val, y_val, n_classes=3, random_state=0)
     np.testing.assert_array_equal(a.mask, b.mask)
     np.testing.assert_array_equal(a.cv_loss, b.cv_loss)
-    assert a.cv_loss.shape == a.cv_error.shape == (4, 4) and a.C in a.Cs
+    np.testing.assert_array_equal(a.cv_brier, b.cv_brier)
+    assert a.cv_loss.shape == a.cv_error.shape == a.cv_brier.shape == (4, 4)
+    assert a.C in a.Cs
     assert not a.trusted_only and a.option in ("agreement", "filter", "both")
     col = ("agreement", "filter", "both").index(a.option)
     j = list(a.Cs).index(a.C)
     assert a.loss == a.cv_loss[j, col]
-    assert a.cv_error[j, col] == a.cv_error[:, :3].min()
+    assert a.cv_brier[j, col] == a.cv_brier[:, :3].min()
     # far better than flagging 30% of the rows at random (F1 about 0.3)
     dropped = ~a.mask
     f1 = 2 * np.sum(dropped & flipped) / (dropped.sum() + flipped.sum())
@@ -68,3 +74,45 @@ def test_crossfit_select_falls_back_to_trusted_rows_on_adversarial_labels():
         allow_trusted_only=False,
     )
     assert not sel.trusted_only and sel.mask.any()
+
+
+def test_choose_smallest_brier_and_trusted_only_by_one_standard_error():
+    rng = np.random.RandomState(0)
+    rows = rng.uniform(0.2, 0.4, size=(3, 4, 50))
+    rows[0, :3] = np.nan  # the first C only tried for the trusted rows
+    rows[2, 1] -= 0.1  # the best noisy option: filter at the last C
+    rows[:, 3] += 0.2  # the trusted rows alone are worse
+    assert _choose(rows, True) == (2, 1)
+    # trusted rows (at C index 1) better on average, by less than one
+    # standard error of the paired difference: the noisy option stays
+    rows[1, 3] = rows[2, 1] - 0.01 + 0.2 * rng.standard_normal(50)
+    d = rows[2, 1] - rows[1, 3]
+    assert 0 < d.mean() <= d.std(ddof=1) / np.sqrt(50)
+    assert _choose(rows, True) == (2, 1)
+    # better by several standard errors: the trusted rows win, at their best C
+    rows[0, 3] = rows[2, 1] - 0.05
+    assert _choose(rows, True) == (0, 3)
+    assert _choose(rows, False) == (2, 1)
+
+
+def test_crossfit_select_wider_grid_for_the_trusted_rows():
+    X, y, X_val, y_val = _data(3, n_samples=120, n_val=30, seed=4)
+    sel = crossfit_select(
+        X,
+        y,
+        X_val,
+        y_val,
+        n_classes=3,
+        Cs=(0.1, 1.0),
+        trusted_Cs=(0.01, 0.1, 1.0, 3.0),
+        random_state=0,
+    )
+    np.testing.assert_array_equal(sel.Cs, [0.01, 0.1, 1.0, 3.0])
+    for table in (sel.cv_loss, sel.cv_error, sel.cv_brier):
+        assert np.isnan(table[[0, 3], :3]).all()
+        assert np.isfinite(table[[1, 2], :]).all() and np.isfinite(table[:, 3]).all()
+    # the trusted-only Brier score at C is the trusted rows' own cross-fit
+    same = crossfit_select(
+        X, y, X_val, y_val, n_classes=3, Cs=(0.1, 1.0), random_state=0
+    )
+    np.testing.assert_allclose(sel.cv_brier[1:3], same.cv_brier)

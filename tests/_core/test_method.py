@@ -544,3 +544,61 @@ def test_missing_oracle_is_a_type_error():
         relax_and_penalize(
             object(), np.zeros(2), feasible_set=Box(), hypergradient="zeroth_order"
         )
+
+
+class _Batched:
+    """A problem whose value is also available vectorized (value_batch)."""
+
+    def __init__(self, problem, bad=False):
+        self.problem, self.bad, self.batches = problem, bad, []
+
+    def value(self, theta, lam=None):
+        return self.problem.value(theta, lam)
+
+    def value_batch(self, thetas):
+        self.batches.append(thetas.shape[0])
+        out = np.array([self.problem.value(t) for t in thetas])
+        return out[:-1] if self.bad else out
+
+
+def test_zeroth_order_value_batch_same_estimate_for_every_n_jobs():
+    problem = random_ridge_selection(2)
+    theta = np.random.RandomState(0).uniform(0.2, 0.8, 12)
+    plain = IRDSAGradient(
+        problem, n_directions=10, smoothing=1e-4, rng=np.random.RandomState(1)
+    )(theta, None)
+    estimates = []
+    for n_jobs in (None, 1, 2, -1):
+        batched = _Batched(problem)
+        estimates.append(
+            IRDSAGradient(
+                batched,
+                n_directions=10,
+                smoothing=1e-4,
+                rng=np.random.RandomState(1),
+                n_jobs=n_jobs,
+                value_batch=batched.value_batch,
+            )(theta, None)
+        )
+        # the base point and the 10 directions, in 4 fixed chunks
+        assert sorted(batched.batches) == [2, 3, 3, 3]
+    for G, grad, grad_lam in estimates:
+        assert G == estimates[0][0] and grad_lam is None
+        np.testing.assert_array_equal(grad, estimates[0][1])
+    # the same directions as the per-point evaluation
+    assert estimates[0][0] == pytest.approx(plain[0], rel=1e-12)
+    np.testing.assert_allclose(estimates[0][1], plain[1], rtol=1e-8)
+
+
+def test_zeroth_order_value_batch_bad_output():
+    problem = random_ridge_selection(2)
+    bad = _Batched(problem, bad=True)
+    estimate = IRDSAGradient(
+        bad,
+        n_directions=4,
+        smoothing=1e-4,
+        rng=np.random.RandomState(0),
+        value_batch=bad.value_batch,
+    )
+    with pytest.raises(ValueError, match="value_batch must return one finite"):
+        estimate(np.full(12, 0.5), None)
