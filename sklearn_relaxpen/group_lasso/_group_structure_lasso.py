@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """GroupStructureLassoCV: learn a feature partition shared by regression tasks."""
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -16,7 +17,7 @@ from .._base import _PATH_ATTRIBUTES, _RelaxAndPenalizeMixin, document_estimator
 from .._bilevel.group_lasso import GroupStructureProblem, MiniBatchProblem
 from .._bilevel.group_tasks import TaskSet
 from .._core import RowSimplex, relax_and_penalize
-from .._core.polish import polish_binary
+from .._core.polish import PolishResult, polish_binary
 from ..utils._sklearn_api import Interval, RealNotInt, _fit_context
 from ..utils._warnings import warn_user
 
@@ -24,6 +25,45 @@ __all__ = ["GroupStructureLassoCV"]
 
 # Largest number of tasks of one piece of the relaxation's mini-batches.
 _PIECE_SIZE = 32
+
+
+def _polish(problem, theta, lam, max_evals, first_batch):
+    """Binary polish with at most ``max_evals`` exact move evaluations in all.
+
+    Moves are verified by the problem's exact ``evaluate_moves`` (it re-solves
+    only the tasks a move can change). :func:`polish_binary` charges a batched
+    evaluator ``theta.size`` per accepted move, which would let a point with no
+    improving move be searched through its whole neighbourhood; here each call
+    gets the evaluations left, so it accepts at most one move, and the calls
+    repeat from the new point until no move is found or the budget is spent.
+    Returns the point and one :class:`PolishResult` for the whole search.
+    """
+    start = time.perf_counter()
+    records = []
+    left = max_evals
+    while left > 0:
+        theta, _, record = polish_binary(
+            problem,
+            theta,
+            lam,
+            feasible_set=RowSimplex(),
+            max_evals=left,
+            first_batch=first_batch,
+        )
+        records.append(record)
+        left -= record.n_evaluations
+        if record.n_moves == 0:
+            break
+    last = records[-1]
+    return theta, PolishResult(
+        n_moves=sum(r.n_moves for r in records),
+        objective_before=records[0].objective_before,
+        objective_after=last.objective_after,
+        n_evaluations=sum(r.n_evaluations for r in records),
+        certified=last.certified and last.n_moves == 0,
+        time=time.perf_counter() - start,
+        message=last.message,
+    )
 
 
 def _check_tasks(tasks, n_samples, name):
@@ -520,18 +560,8 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                 theta, lam = np.asarray(relaxed.theta, dtype=float), relaxed.lam
         self.polish_ = None
         if self.polish and self.max_polish_moves > 0:
-            # Moves are verified by the problem's exact evaluate_moves, which
-            # re-solves only the tasks a move can change. polish_binary counts
-            # each evaluated move as one and each hypergradient (one per
-            # accepted move) as theta.size: the budget allows about
-            # max_polish_moves accepted moves of 2 L + 1 evaluations each.
-            theta, _, self.polish_ = polish_binary(
-                problem,
-                theta,
-                lam,
-                feasible_set=RowSimplex(),
-                max_evals=self.max_polish_moves * (2 * L + 1 + theta.size),
-                first_batch=2 * L,
+            theta, self.polish_ = _polish(
+                problem, theta, lam, self.max_polish_moves * (2 * L + 1), 2 * L
             )
         self.alpha_ = float(np.exp(lam[0]))
         # The last pass over the tasks was at the returned assignment.
@@ -711,12 +741,12 @@ _PARAMETERS_DOC = """
         ``G``, the moves screened by the hypergradient and verified exactly
         (see :func:`~sklearn_relaxpen._core.polish.polish_binary`).
     max_polish_moves : int, default={default}
-        Budget of the polish, about that many accepted moves: each move is
-        verified exactly by re-solving only the tasks it can change (the
-        problem's ``evaluate_moves``), and the budget is
-        ``max_polish_moves * (2 * n_groups + 1)`` evaluated moves plus one
-        hypergradient per accepted move. The polish stops earlier when no
-        single move lowers ``G`` (``polish_.certified``).
+        Budget of the polish: at most ``max_polish_moves * (2 * n_groups +
+        1)`` exactly evaluated moves in all (each verified by re-solving only
+        the tasks it can change, the problem's ``evaluate_moves``), about
+        ``max_polish_moves`` accepted moves; plus one hypergradient per
+        accepted move. The polish stops earlier when no single move lowers
+        ``G`` (``polish_.certified``).
     lower_tol : float, default={default}
         Tolerance of the lower-level Newton solver: Newton decrement relative
         to ``1/2 ||y_t||^2`` of each task.

@@ -178,6 +178,21 @@ def test_no_penalty_stages_rounds_and_polishes_the_relaxation(easy):
     np.testing.assert_array_equal(unpolished.theta_relaxed_, model.theta_relaxed_)
 
 
+@pytest.mark.parametrize("moves", [1, 2])
+def test_polish_budget_counts_every_evaluation(easy, moves):
+    """max_polish_moves * (2 L + 1) evaluated moves at most, whether or not a
+    move is accepted (a neighbourhood of 8 moves here, budget 5 or 10)."""
+    model = GroupStructureLassoCV(
+        2, max_stages=0, relaxed_max_iter=1, max_polish_moves=moves, random_state=0
+    )
+    model.fit(easy.X_train, easy.y_train, **_fit_kwargs(easy))
+    record = model.polish_
+    assert record.n_evaluations <= moves * 5
+    assert record.objective_after <= record.objective_before
+    # Certifying the returned point takes its whole neighbourhood (8 moves).
+    assert not record.certified or record.n_evaluations >= 8
+
+
 def test_pipeline_gridsearch_pandas(easy):
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
