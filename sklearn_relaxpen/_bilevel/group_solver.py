@@ -46,6 +46,9 @@ _SMALL_REL = 1e-3
 _NORM_FLOOR = 1e-60
 # Z updates of the exact phase before falling back to the smoothing path.
 _ROUNDS = 20
+# From a warm start; a task still open after them restarts from the smoothing
+# path (the warm zero set was too far from the solution's).
+_WARM_ROUNDS = 4
 
 
 def group_sq_norms(W, s):
@@ -71,7 +74,13 @@ def qmul(Q, W):
 
 
 class _Reduced:
-    """The problem restricted to each task's free features (padded)."""
+    """The problem restricted to each task's free features (padded).
+
+    When the tasks have fewer training rows ``N`` than free features ``k``
+    (with ``N + L <= k / 2``), the Hessian ``diag + X^T X - alpha V C V^T``
+    is kept in factored form and solved by the Woodbury identity (a small
+    ``(N + L)`` system per task) instead of a dense ``k x k`` one.
+    """
 
     def __init__(self, gram, s, free):
         n_tasks, n_features = free.shape
@@ -80,17 +89,16 @@ class _Reduced:
         # distinct pinned features, so scattering back writes their zeros.
         idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
         valid = np.take_along_axis(free, idx, axis=1)
-        Q = gram.Q
-        if k == n_features and valid.all():  # nothing pinned: idx is arange
-            Qr = np.broadcast_to(Q, (n_tasks, k, k))
-        elif Q.ndim == 2:
-            Qr = Q[idx[:, :, None], idx[:, None, :]]
+        self.Q = self.XT = None
+        X = gram.X
+        if X is not None and X.shape[-2] + s.shape[-1] <= k // 2:
+            if X.ndim == 2:
+                XT = X.T[idx]
+            else:
+                XT = np.take_along_axis(X.transpose(0, 2, 1), idx[:, :, None], axis=1)
+            self.XT = XT * valid[:, :, None]  # (T, k, N)
         else:
-            Qr = Q[np.arange(n_tasks)[:, None, None], idx[:, :, None], idx[:, None, :]]
-        pair = valid[:, :, None] & valid[:, None, :]
-        Qr = np.where(pair, Qr, 0.0)
-        Qr[:, np.arange(k), np.arange(k)] += ~valid
-        self.Q = Qr
+            self.Q = _reduced_gram(gram.Q, idx, valid)
         self.c = np.take_along_axis(gram.c, idx, axis=1) * valid
         if s.ndim == 2:
             sr = s[idx]
@@ -111,23 +119,115 @@ class _Reduced:
     def hessian(self, W, alpha, eta, active, mu=0.0, todo=None):
         """Gradient parts and Hessian of the reduced objective.
 
-        Returns ``grad`` (T, k), ``H`` (T, k, k) and ``grad_f`` (smooth part)
-        for the tasks ``todo`` (all when None).
+        Returns ``grad`` (T, k), the Newton system (:class:`_DenseSystem` or
+        :class:`_LowRankSystem`), ``grad_f`` (smooth part) and the squared
+        group norms, for the tasks ``todo`` (all when None).
         """
-        Q, c, s, valid = self.Q, self.c, self.s, self.valid
+        c, s, valid = self.c, self.s, self.valid
+        Q, XT = self.Q, self.XT
         if todo is not None:
-            Q, c, s, valid = Q[todo], c[todo], s[todo], valid[todo]
+            c, s, valid = c[todo], s[todo], valid[todo]
+            Q = None if Q is None else Q[todo]
+            XT = None if XT is None else XT[todo]
         nsq = np.einsum("tk,tkl->tl", W * W, s)
         n = np.sqrt(nsq + mu * mu)
         inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
         dpen = np.einsum("tkl,tl->tk", s, inv_n)
-        grad_f = np.matmul(Q, W[:, :, None])[:, :, 0] - c + eta * W
+        if XT is None:
+            QW = np.matmul(Q, W[:, :, None])[:, :, 0]
+        else:
+            QW = np.einsum("tkn,tn->tk", XT, np.einsum("tkn,tk->tn", XT, W))
+        grad_f = QW - c + eta * W
         grad = np.where(valid, grad_f + alpha * W * dpen, 0.0)
+        # Penalty curvature: diag(eta + alpha dpen) - alpha V diag(1/n^3) V^T.
         V = W[:, :, None] * s
-        H = Q - alpha * np.matmul(V * (inv_n**3)[:, None, :], V.transpose(0, 2, 1))
-        diag = np.einsum("tii->ti", H)
-        diag += eta + alpha * dpen
-        return grad, H, grad_f, nsq
+        diag = eta + alpha * dpen + ~valid
+        weights = -alpha * inv_n**3
+        if XT is None:
+            H = Q + np.matmul(V * weights[:, None, :], V.transpose(0, 2, 1))
+            H[:, np.arange(H.shape[1]), np.arange(H.shape[1])] += diag - ~valid
+            system = _DenseSystem(H, Q)
+        else:
+            system = _LowRankSystem(diag, XT, V, weights)
+        return grad, system, grad_f, nsq
+
+
+def _reduced_gram(Q, idx, valid):
+    """``Q`` restricted to the free features (identity on the padding)."""
+    n_tasks, k = idx.shape
+    if k == Q.shape[-1] and valid.all():  # nothing pinned: idx is arange
+        Qr = np.broadcast_to(Q, (n_tasks, k, k))
+    elif Q.ndim == 2:
+        Qr = Q[idx[:, :, None], idx[:, None, :]]
+    else:
+        Qr = Q[np.arange(n_tasks)[:, None, None], idx[:, :, None], idx[:, None, :]]
+    pair = valid[:, :, None] & valid[:, None, :]
+    Qr = np.where(pair, Qr, 0.0)
+    Qr[:, np.arange(k), np.arange(k)] += ~valid
+    return Qr
+
+
+class _DenseSystem:
+    """Newton system with an explicit Hessian ``H`` (T, k, k)."""
+
+    def __init__(self, H, Q):
+        self.H, self.Q = H, Q
+
+    def solve(self, b):
+        return batched_solve(self.H, b)
+
+    def diagonal(self):
+        return np.einsum("tii->ti", self.H)
+
+    def smooth_quad(self, d):
+        """``d^T Q d`` per task (the smooth part's curvature along ``d``)."""
+        return np.einsum("tp,tp->t", np.matmul(self.Q, d[:, :, None])[:, :, 0], d)
+
+    def subset(self, rows):
+        return _DenseSystem(self.H[rows], self.Q[rows])
+
+
+class _LowRankSystem:
+    """``H = diag(D) + U diag(S) U^T`` with ``U = [X^T, V]`` (T, k, N + L),
+    ``S = [1, ..., 1, -alpha / n^3]``, solved by the Woodbury identity
+    ``H^{-1} = D^{-1} - D^{-1} U (I + S U^T D^{-1} U)^{-1} S U^T D^{-1}``
+    (no inverse of ``S``, whose group entries may vanish)."""
+
+    def __init__(self, D, XT, V, weights):
+        self.D, self.XT = D, XT
+        self.U = np.concatenate([XT, V], axis=2)
+        self.S = np.concatenate([np.ones(XT.shape[:1] + XT.shape[2:]), weights], axis=1)
+        self._capacitance = None
+
+    def solve(self, b):
+        if self._capacitance is None:
+            UD = self.U / self.D[:, :, None]
+            K = np.matmul(self.U.transpose(0, 2, 1), UD)
+            K *= self.S[:, :, None]
+            K[:, np.arange(K.shape[1]), np.arange(K.shape[1])] += 1.0
+            self._capacitance = (UD, K)
+        UD, K = self._capacitance
+        bD = b / self.D
+        z = batched_solve(K, self.S * np.einsum("tkm,tk->tm", self.U, bD))
+        return bD - np.einsum("tkm,tm->tk", UD, z)
+
+    def diagonal(self):
+        return self.D + np.einsum("tkm,tkm,tm->tk", self.U, self.U, self.S)
+
+    def smooth_quad(self, d):
+        Xd = np.einsum("tkn,tk->tn", self.XT, d)
+        return np.einsum("tn,tn->t", Xd, Xd)
+
+    def subset(self, rows):
+        out = _LowRankSystem.__new__(_LowRankSystem)
+        out.D, out.XT, out.U, out.S = (
+            self.D[rows],
+            self.XT[rows],
+            self.U[rows],
+            self.S[rows],
+        )
+        out._capacitance = None
+        return out
 
 
 def batched_solve(H, b):
@@ -169,23 +269,21 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
             break
         sub = None if todo.size == n_tasks else todo
         Wt, act, mut = W[todo], active[todo], mu[todo]
-        grad, H, grad_f, nsq = red.hessian(Wt, alpha, eta, act, mut, sub)
-        d = -batched_solve(H, grad)
+        grad, system, grad_f, nsq = red.hessian(Wt, alpha, eta, act, mut, sub)
+        d = -system.solve(grad)
         gd = np.einsum("tp,tp->t", grad, d)
         # H is positive definite in exact arithmetic; where rounding (a group
         # norm near zero) makes the direction useless, take a scaled gradient.
         ascent = ~(gd < 0) | ~np.isfinite(gd)
         if ascent.any():
-            diag = np.abs(np.einsum("tii->ti", H[ascent]))
+            diag = np.abs(system.subset(ascent).diagonal())
             d[ascent] = -grad[ascent] / np.maximum(diag, _TINY)
             gd[ascent] = np.einsum("tp,tp->t", grad[ascent], d[ascent])
         done = -gd <= 2.0 * tol * red.scale[todo]
         # Exact line search model: f is quadratic and each group norm is the
         # square root of a quadratic in the step t.
-        Q = red.Q if sub is None else red.Q[todo]
         s = red.s if sub is None else red.s[todo]
-        dQd = np.einsum("tp,tp->t", np.matmul(Q, d[:, :, None])[:, :, 0], d)
-        dQd += eta * np.einsum("tp,tp->t", d, d)
+        dQd = system.smooth_quad(d) + eta * np.einsum("tp,tp->t", d, d)
         gfd = np.einsum("tp,tp->t", grad_f, d)
         # A huge direction (a nearly singular H) overflows the model of its
         # trial steps: those steps are then rejected by the test below.
@@ -372,7 +470,7 @@ def _with_blockers(release, zero, support):
     return release | (zero & (shared > 0))
 
 
-def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
+def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter, rounds=_ROUNDS):
     """Newton with ``Z`` fixed, alternated with updates of ``Z`` (step 2).
 
     Each round: Newton on the free features (a task stops early when a group
@@ -387,10 +485,14 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
     # Groups that left Z twice by a failed certificate no longer return to it
     # by their norm alone (a legitimately tiny group would cycle).
     n_released = np.zeros(zero.shape, dtype=np.intp)
+    # Rounds where Newton ran out of steps with Z unchanged: the iterate is
+    # crawling among tiny groups; after two, the task is left to the
+    # smoothing path of the caller.
+    n_crawls = np.zeros(n_tasks, dtype=np.intp)
     conv = np.zeros(n_tasks, dtype=bool)
     todo = np.arange(n_tasks)
     n_steps = 0
-    for _ in range(_ROUNDS):
+    for _ in range(rounds):
         sub = gram.subset(todo)
         s_t, sup_t = _task_view(s, support, todo)
         z = zero[todo]
@@ -445,7 +547,8 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
         released[todo] = release
         n_released[todo] += release
         zero[todo] = new_zero & ~release
-        todo = todo[~ok]
+        n_crawls[todo] += slow & ~screened.any(axis=1)
+        todo = todo[~ok & (n_crawls[todo] < 2)]
         if todo.size == 0:
             break
     return W, zero, conv, n_steps
@@ -515,7 +618,7 @@ def solve_lower(
     conv = np.zeros(n_tasks, dtype=bool)
     if W0 is not None:
         W, zero, conv, n_steps = _exact_phase(
-            gram, W0, s, support, alpha, eta, zero0, tol, max_iter
+            gram, W0, s, support, alpha, eta, zero0, tol, max_iter, _WARM_ROUNDS
         )
     bad = np.flatnonzero(~conv)
     if bad.size:

@@ -10,8 +10,8 @@ from sklearn_relaxpen._bilevel.group_lasso import (
     chunk_value_and_grad,
     solve_lower,
 )
-from sklearn_relaxpen._bilevel.group_solver import _enter_groups
-from sklearn_relaxpen._bilevel.group_tasks import TaskChunk, TaskSet
+from sklearn_relaxpen._bilevel.group_solver import _enter_groups, _Reduced
+from sklearn_relaxpen._bilevel.group_tasks import Gram, TaskChunk, TaskSet
 
 ETA = 1e-3
 
@@ -404,3 +404,30 @@ def test_solver_handles_per_task_theta():
         )
         assert ct.all()
         np.testing.assert_allclose(W[t], Wt[0], atol=1e-9)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_low_rank_newton_system_matches_the_dense_one(shared):
+    """With fewer rows than free features, the Newton system is solved by the
+    Woodbury identity: same directions, diagonal and curvature as the dense
+    Hessian, also with pinned (padded) features."""
+    chunk = _problem(seed=4, n_tasks=5, n_samples=4, n_features=16, shared=shared)
+    rng = np.random.RandomState(1)
+    theta = rng.dirichlet(np.ones(2), size=16)
+    s = theta * theta
+    gram = chunk.gram()
+    dense_gram = Gram(gram.Q, gram.c, gram.yy)  # without X: dense systems
+    free = rng.uniform(size=(5, 16)) < 0.9
+    W = rng.standard_normal((5, 16))
+    active = np.ones((5, 2), dtype=bool)
+    low = _Reduced(gram, s, free)
+    dense = _Reduced(dense_gram, s, free)
+    assert low.XT is not None and dense.XT is None
+    Wr = low.gather(W)
+    g1, sys1, f1, n1 = low.hessian(Wr, 0.3, ETA, active)
+    g2, sys2, f2, n2 = dense.hessian(Wr, 0.3, ETA, active)
+    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-12)
+    b = rng.standard_normal(g1.shape) * low.valid  # zero on the padding
+    np.testing.assert_allclose(sys1.solve(b), sys2.solve(b), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(sys1.diagonal(), sys2.diagonal(), rtol=1e-10)
+    np.testing.assert_allclose(sys1.smooth_quad(b), sys2.smooth_quad(b), rtol=1e-10)
