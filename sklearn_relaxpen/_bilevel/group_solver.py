@@ -46,9 +46,6 @@ _SMALL_REL = 1e-3
 _NORM_FLOOR = 1e-60
 # Z updates of the exact phase before falling back to the smoothing path.
 _ROUNDS = 20
-# From a warm start; a task still open after them restarts from the smoothing
-# path (the warm zero set was too far from the solution's).
-_WARM_ROUNDS = 4
 
 
 def group_sq_norms(W, s):
@@ -458,6 +455,19 @@ def _enter_groups(gram, W, s, support, alpha, eta, zero, released):
     return W + np.einsum("tpl,tl->tp", U, step)
 
 
+def _overlaps(groups, support):
+    """(T, L) mask: group ``l`` shares a feature with another group of
+    ``groups`` (T, L)."""
+    sup = (support if support.ndim == 3 else support[None]).astype(float)
+    if support.ndim == 2:
+        pair = sup[0].T @ sup[0]
+        np.fill_diagonal(pair, 0.0)
+        return (groups.astype(float) @ pair) > 0
+    pair = np.einsum("tpl,tpm->tlm", sup, sup)
+    pair[:, np.arange(pair.shape[1]), np.arange(pair.shape[1])] = 0.0
+    return np.einsum("tlm,tm->tl", pair, groups.astype(float)) > 0
+
+
 def _with_blockers(release, zero, support):
     """Add to ``release`` the zero groups that share a feature with a
     released group (overlapping supports): while they stay in ``Z`` they
@@ -470,14 +480,19 @@ def _with_blockers(release, zero, support):
     return release | (zero & (shared > 0))
 
 
-def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter, rounds=_ROUNDS):
+def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
     """Newton with ``Z`` fixed, alternated with updates of ``Z`` (step 2).
 
     Each round: Newton on the free features (a task stops early when a group
-    collapses towards zero); then groups that collapsed, or that pass the
-    block optimality test in a task where Newton was slow, join ``Z``, and
-    zero groups whose dual certificate fails leave it, entering at their
-    block minimizer (:func:`_enter_groups`).
+    vanishes, see :func:`_newton`); then groups that vanished, or that pass
+    the block optimality test in a task where Newton was slow, join ``Z``,
+    and zero groups whose dual certificate fails leave it, entering at their
+    block minimizer (:func:`_enter_groups`). A vanishing group sharing
+    features with other groups (fractional ``theta``) joins ``Z`` only if
+    the block test agrees; otherwise it is legitimately tiny and Newton
+    goes on. Tasks still open after ``_ROUNDS`` rounds, or after two rounds
+    where Newton ran out of steps with ``Z`` unchanged, are left unconverged
+    (the caller restarts them from the smoothing path).
     """
     n_tasks, n_features = W.shape
     W, zero = W.copy(), zero.copy()
@@ -489,10 +504,12 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter, rounds=_R
     # crawling among tiny groups; after two, the task is left to the
     # smoothing path of the caller.
     n_crawls = np.zeros(n_tasks, dtype=np.intp)
+    # Vanishing groups kept nonzero by the block test: legitimately tiny.
+    tiny = np.zeros_like(zero)
     conv = np.zeros(n_tasks, dtype=bool)
     todo = np.arange(n_tasks)
     n_steps = 0
-    for _ in range(rounds):
+    for _ in range(_ROUNDS):
         sub = gram.subset(todo)
         s_t, sup_t = _task_view(s, support, todo)
         z = zero[todo]
@@ -506,7 +523,7 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter, rounds=_R
             )
         red = _Reduced(sub, s_t, free_mask(z, sup_t))
         forced = n_released[todo] >= 2
-        small = np.where(forced, 0.0, _SMALL_REL) * sub.wscale[:, None]
+        small = np.where(forced | tiny[todo], 0.0, _SMALL_REL) * sub.wscale[:, None]
         Wr, newton_ok, k, vanishing = _newton(
             red,
             red.gather(Wt),
@@ -523,6 +540,20 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter, rounds=_R
         norms = np.sqrt(group_sq_norms(Wt, s_t)) / sub.wscale[:, None]
         has_support = sup_t.any(axis=1) if sup_t.ndim == 3 else sup_t.any(axis=0)
         live = ~z & has_support
+        vanishing &= live
+        # A vanishing group that shares features with other live groups
+        # (fractional theta) pins them if zero: only when the block test says
+        # zero is its best value.
+        shared = vanishing & _overlaps(live, sup_t)
+        rows = np.flatnonzero(shared.any(axis=1))
+        if rows.size:
+            s_r, sup_r = _task_view(s_t, sup_t, rows)
+            zero_ok = _block_zero_test(
+                sub.subset(rows), Wt[rows], s_r, sup_r, alpha, eta, z[rows]
+            )
+            keep = shared[rows] & ~zero_ok
+            vanishing[rows] &= ~keep
+            tiny[todo[rows]] |= keep
         collapsed = live & (
             (~forced & (norms <= _ZERO_REL)) | vanishing | (norms <= 1e-30)
         )
@@ -618,7 +649,7 @@ def solve_lower(
     conv = np.zeros(n_tasks, dtype=bool)
     if W0 is not None:
         W, zero, conv, n_steps = _exact_phase(
-            gram, W0, s, support, alpha, eta, zero0, tol, max_iter, _WARM_ROUNDS
+            gram, W0, s, support, alpha, eta, zero0, tol, max_iter
         )
     bad = np.flatnonzero(~conv)
     if bad.size:

@@ -10,7 +10,7 @@ from sklearn_relaxpen._bilevel.group_lasso import (
     chunk_value_and_grad,
     solve_lower,
 )
-from sklearn_relaxpen._bilevel.group_solver import _enter_groups, _Reduced
+from sklearn_relaxpen._bilevel.group_solver import _enter_groups, _overlaps, _Reduced
 from sklearn_relaxpen._bilevel.group_tasks import Gram, TaskChunk, TaskSet
 
 ETA = 1e-3
@@ -431,3 +431,16 @@ def test_low_rank_newton_system_matches_the_dense_one(shared):
     np.testing.assert_allclose(sys1.solve(b), sys2.solve(b), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(sys1.diagonal(), sys2.diagonal(), rtol=1e-10)
     np.testing.assert_allclose(sys1.smooth_quad(b), sys2.smooth_quad(b), rtol=1e-10)
+
+
+def test_overlaps_against_a_loop():
+    rng = np.random.RandomState(0)
+    support = rng.uniform(size=(4, 7, 3)) < 0.3  # per task (T, P, L)
+    groups = rng.uniform(size=(4, 3)) < 0.6
+    expected = np.zeros((4, 3), dtype=bool)
+    for t, p, l, m in np.ndindex(4, 7, 3, 3):
+        if l != m and groups[t, m] and support[t, p, l] and support[t, p, m]:
+            expected[t, l] = True
+    np.testing.assert_array_equal(_overlaps(groups, support), expected)
+    shared = _overlaps(groups, support[0])
+    np.testing.assert_array_equal(shared, _overlaps(groups, np.stack([support[0]] * 4)))
