@@ -438,9 +438,9 @@ def test_overlaps_against_a_loop():
     support = rng.uniform(size=(4, 7, 3)) < 0.3  # per task (T, P, L)
     groups = rng.uniform(size=(4, 3)) < 0.6
     expected = np.zeros((4, 3), dtype=bool)
-    for t, p, l, m in np.ndindex(4, 7, 3, 3):
-        if l != m and groups[t, m] and support[t, p, l] and support[t, p, m]:
-            expected[t, l] = True
+    for t, p, g, m in np.ndindex(4, 7, 3, 3):
+        if g != m and groups[t, m] and support[t, p, g] and support[t, p, m]:
+            expected[t, g] = True
     np.testing.assert_array_equal(_overlaps(groups, support), expected)
     shared = _overlaps(groups, support[0])
     np.testing.assert_array_equal(shared, _overlaps(groups, np.stack([support[0]] * 4)))
