@@ -84,31 +84,49 @@ class _Reduced:
         k = max(int(free.sum(axis=1).max(initial=0)), 1)
         # A permutation per task, free features first: the padding indices are
         # distinct pinned features, so scattering back writes their zeros.
-        idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
-        valid = np.take_along_axis(free, idx, axis=1)
+        everything = k == n_features and free.all()
+        if everything:  # no feature pinned: no gathering
+            idx = np.broadcast_to(np.arange(k), (n_tasks, k))
+            valid = free
+        else:
+            idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
+            valid = np.take_along_axis(free, idx, axis=1)
         self.Q = self.XT = None
         X = gram.X
         if X is not None and X.shape[-2] + s.shape[-1] <= k // 2:
-            if X.ndim == 2:
-                XT = X.T[idx]
+            XT = X.T[None] if X.ndim == 2 else X.transpose(0, 2, 1)
+            if everything:
+                XT = np.broadcast_to(XT, (n_tasks,) + XT.shape[1:])
+            elif X.ndim == 2:
+                XT = X.T[idx] * valid[:, :, None]
             else:
-                XT = np.take_along_axis(X.transpose(0, 2, 1), idx[:, :, None], axis=1)
-            self.XT = XT * valid[:, :, None]  # (T, k, N)
+                XT = np.take_along_axis(XT, idx[:, :, None], axis=1)
+                XT *= valid[:, :, None]
+            self.XT = XT  # (T, k, N)
         else:
             self.Q = _reduced_gram(gram.Q, idx, valid)
-        self.c = np.take_along_axis(gram.c, idx, axis=1) * valid
-        if s.ndim == 2:
-            sr = s[idx]
+        if everything:
+            self.c = gram.c
+            sr = s if s.ndim == 3 else np.broadcast_to(s, (n_tasks,) + s.shape)
         else:
-            sr = np.take_along_axis(s, idx[:, :, None], axis=1)
-        self.s = sr * valid[:, :, None]
+            self.c = np.take_along_axis(gram.c, idx, axis=1) * valid
+            if s.ndim == 2:
+                sr = s[idx]
+            else:
+                sr = np.take_along_axis(s, idx[:, :, None], axis=1)
+            sr = sr * valid[:, :, None]
+        self.s = sr
         self.idx, self.valid = idx, valid
         self.scale, self.wscale = gram.scale, gram.wscale
 
     def gather(self, W):
+        if self.idx.shape[1] == W.shape[1] and self.valid.all():
+            return W.copy()
         return np.take_along_axis(W, self.idx, axis=1) * self.valid
 
     def scatter(self, Wr, n_features):
+        if Wr.shape[1] == n_features and self.valid.all():
+            return Wr.copy()
         W = np.zeros((Wr.shape[0], n_features))
         np.put_along_axis(W, self.idx, Wr * self.valid, axis=1)
         return W
