@@ -269,8 +269,10 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
     a task stops early, unconverged, once an active group of norm at most
     ``small`` has a Newton step that crosses zero (``w_l . (w_l + d_l) <= 0``
     in the ``theta_l``-weighted inner product) or falls below ``small *
-    _ZERO_REL / _SMALL_REL``. Newton only crawls towards a zero group (the
-    norm's kink); the caller moves the group to the zero set instead.
+    _ZERO_REL / _SMALL_REL``, or when its line search fails next to a group
+    norm below ``_ZERO_REL`` (relative). Newton only crawls towards a zero
+    group (the norm's kink); the caller moves the group to the zero set
+    instead.
     """
     W = W.copy()
     n_tasks = W.shape[0]
@@ -329,6 +331,10 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
                 ((A <= bound) & (A + B <= 0))
                 | (norm_sq <= bound * (_ZERO_REL / _SMALL_REL) ** 2)
             )
+            # A failed line search next to a (near) zero norm: the kink
+            # blocks Newton whatever the exemptions.
+            kink = A <= (_ZERO_REL * red.wscale[todo, None]) ** 2
+            vanish |= act & kink & stalled[:, None]
             vanish &= ~done[:, None]
             vanishing[todo] = vanish
             stalled |= vanish.any(axis=1)
