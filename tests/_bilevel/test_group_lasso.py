@@ -103,12 +103,21 @@ def test_warm_start_gives_same_solution():
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_warm_start_across_changes_of_the_zero_groups(shared):
+@pytest.mark.parametrize("n_samples", [12, 3])
+def test_warm_start_across_changes_of_the_zero_groups(shared, n_samples):
     """Warm starts where groups must leave the zero set (smaller alpha), join
     it (larger alpha) or change (a feature moved to another group) reach the
-    reference solution."""
-    labels = np.repeat(np.arange(4), 3)
-    chunk = _problem(seed=5, n_tasks=6, n_features=12, shared=shared, labels=labels)
+    reference solution (3 rows: low-rank Newton systems when enough features
+    are free)."""
+    labels = np.repeat(np.arange(4), 4)
+    chunk = _problem(
+        seed=5,
+        n_tasks=6,
+        n_samples=n_samples,
+        n_features=16,
+        shared=shared,
+        labels=labels,
+    )
     data = chunk.gram()
     theta = np.eye(4)[labels]
     moved = theta.copy()
@@ -121,15 +130,16 @@ def test_warm_start_across_changes_of_the_zero_groups(shared):
         (0.05 * alpha_max, moved),
         (0.6 * alpha_max, moved),
     ]
+    references = [_ista(chunk, target, alpha) for alpha, target in targets]
     for alpha0, theta0 in starts:
         W0, z0, c0, _ = solve_lower(data, theta0, alpha0, ETA, tol=1e-14)
         assert c0.all()
-        for alpha, target in targets:
+        for (alpha, target), reference in zip(targets, references):
             W, zero, conv, _ = solve_lower(
                 data, target, alpha, ETA, W0=W0, zero0=z0, tol=1e-14
             )
             assert conv.all()
-            np.testing.assert_allclose(W, _ista(chunk, target, alpha), atol=1e-6)
+            np.testing.assert_allclose(W, reference, atol=1e-6)
             norms = np.sqrt((W * W) @ target)
             np.testing.assert_array_equal(zero, norms == 0)
 
@@ -170,12 +180,21 @@ def test_entering_groups_start_at_their_block_minimizer():
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_hypergradient_interior_theta(shared):
-    chunk = _problem(seed=2, shared=shared)
+@pytest.mark.parametrize("few_rows", [False, True])
+def test_hypergradient_interior_theta(shared, few_rows):
+    # few_rows: 4 rows for 16 features, the Newton systems and the adjoint in
+    # low-rank (Woodbury) form.
+    n_samples, n_features = (4, 16) if few_rows else (12, 9)
+    chunk = _problem(seed=2, shared=shared, n_samples=n_samples, n_features=n_features)
+    if few_rows:
+        assert (
+            _Reduced(chunk.gram(), np.ones((16, 3)), np.ones((5, 16), bool)).XT
+            is not None
+        )
     rng = np.random.RandomState(0)
-    theta = rng.uniform(0.2, 1.0, size=(9, 3))
+    theta = rng.uniform(0.2, 1.0, size=(n_features, 3))
     theta /= theta.sum(1, keepdims=True)
-    alpha = 1.0
+    alpha = 1.0 if not few_rows else 0.3
     value, g_theta, g_alpha, state, info = chunk_value_and_grad(
         chunk, theta, alpha, ETA, tol=1e-14
     )
