@@ -75,7 +75,6 @@ from .group_solver import (
     _NORM_FLOOR,
     _neg_grad,
     _Reduced,
-    batched_solve,
     free_mask,
     group_sq_norms,
     qmul,
@@ -169,8 +168,8 @@ def chunk_value_and_grad(
     grad_C = 2.0 * omega[:, None] * _rmatvec(chunk.X_val, resid)
     # Adjoint H a = grad_C on the free features (the reduced Hessian).
     red = _Reduced(gram, s, free_mask(zero, support))
-    _, H, _, _ = red.hessian(red.gather(W), alpha, eta, ~zero)
-    a_r = batched_solve(H, red.gather(grad_C))
+    _, system, _, _ = red.hessian(red.gather(W), alpha, eta, ~zero)
+    a_r = system.solve(red.gather(grad_C))
     a = red.scatter(a_r, W.shape[1])
     nsq = group_sq_norms(W, s)
     inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)

@@ -71,39 +71,62 @@ def qmul(Q, W):
 
 
 class _Reduced:
-    """The problem restricted to each task's free features (padded)."""
+    """The problem restricted to each task's free features (padded).
+
+    When the tasks have fewer training rows ``N`` than free features ``k``
+    (with ``N + L <= k / 2``), the Hessian ``diag + X^T X - alpha V C V^T``
+    is kept in factored form and solved by the Woodbury identity (a small
+    ``(N + L)`` system per task) instead of a dense ``k x k`` one.
+    """
 
     def __init__(self, gram, s, free):
         n_tasks, n_features = free.shape
         k = max(int(free.sum(axis=1).max(initial=0)), 1)
         # A permutation per task, free features first: the padding indices are
         # distinct pinned features, so scattering back writes their zeros.
-        idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
-        valid = np.take_along_axis(free, idx, axis=1)
-        Q = gram.Q
-        if k == n_features and valid.all():  # nothing pinned: idx is arange
-            Qr = np.broadcast_to(Q, (n_tasks, k, k))
-        elif Q.ndim == 2:
-            Qr = Q[idx[:, :, None], idx[:, None, :]]
+        everything = k == n_features and free.all()
+        if everything:  # no feature pinned: no gathering
+            idx = np.broadcast_to(np.arange(k), (n_tasks, k))
+            valid = free
         else:
-            Qr = Q[np.arange(n_tasks)[:, None, None], idx[:, :, None], idx[:, None, :]]
-        pair = valid[:, :, None] & valid[:, None, :]
-        Qr = np.where(pair, Qr, 0.0)
-        Qr[:, np.arange(k), np.arange(k)] += ~valid
-        self.Q = Qr
-        self.c = np.take_along_axis(gram.c, idx, axis=1) * valid
-        if s.ndim == 2:
-            sr = s[idx]
+            idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
+            valid = np.take_along_axis(free, idx, axis=1)
+        self.Q = self.XT = None
+        X = gram.X
+        if X is not None and X.shape[-2] + s.shape[-1] <= k // 2:
+            XT = X.T[None] if X.ndim == 2 else X.transpose(0, 2, 1)
+            if everything:
+                XT = np.broadcast_to(XT, (n_tasks,) + XT.shape[1:])
+            elif X.ndim == 2:
+                XT = X.T[idx] * valid[:, :, None]
+            else:
+                XT = np.take_along_axis(XT, idx[:, :, None], axis=1)
+                XT *= valid[:, :, None]
+            self.XT = XT  # (T, k, N)
         else:
-            sr = np.take_along_axis(s, idx[:, :, None], axis=1)
-        self.s = sr * valid[:, :, None]
+            self.Q = _reduced_gram(gram.Q, idx, valid)
+        if everything:
+            self.c = gram.c
+            sr = s if s.ndim == 3 else np.broadcast_to(s, (n_tasks,) + s.shape)
+        else:
+            self.c = np.take_along_axis(gram.c, idx, axis=1) * valid
+            if s.ndim == 2:
+                sr = s[idx]
+            else:
+                sr = np.take_along_axis(s, idx[:, :, None], axis=1)
+            sr = sr * valid[:, :, None]
+        self.s = sr
         self.idx, self.valid = idx, valid
         self.scale, self.wscale = gram.scale, gram.wscale
 
     def gather(self, W):
+        if self.idx.shape[1] == W.shape[1] and self.valid.all():
+            return W.copy()
         return np.take_along_axis(W, self.idx, axis=1) * self.valid
 
     def scatter(self, Wr, n_features):
+        if Wr.shape[1] == n_features and self.valid.all():
+            return Wr.copy()
         W = np.zeros((Wr.shape[0], n_features))
         np.put_along_axis(W, self.idx, Wr * self.valid, axis=1)
         return W
@@ -111,23 +134,115 @@ class _Reduced:
     def hessian(self, W, alpha, eta, active, mu=0.0, todo=None):
         """Gradient parts and Hessian of the reduced objective.
 
-        Returns ``grad`` (T, k), ``H`` (T, k, k) and ``grad_f`` (smooth part)
-        for the tasks ``todo`` (all when None).
+        Returns ``grad`` (T, k), the Newton system (:class:`_DenseSystem` or
+        :class:`_LowRankSystem`), ``grad_f`` (smooth part) and the squared
+        group norms, for the tasks ``todo`` (all when None).
         """
-        Q, c, s, valid = self.Q, self.c, self.s, self.valid
+        c, s, valid = self.c, self.s, self.valid
+        Q, XT = self.Q, self.XT
         if todo is not None:
-            Q, c, s, valid = Q[todo], c[todo], s[todo], valid[todo]
+            c, s, valid = c[todo], s[todo], valid[todo]
+            Q = None if Q is None else Q[todo]
+            XT = None if XT is None else XT[todo]
         nsq = np.einsum("tk,tkl->tl", W * W, s)
         n = np.sqrt(nsq + mu * mu)
         inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
         dpen = np.einsum("tkl,tl->tk", s, inv_n)
-        grad_f = np.matmul(Q, W[:, :, None])[:, :, 0] - c + eta * W
+        if XT is None:
+            QW = np.matmul(Q, W[:, :, None])[:, :, 0]
+        else:
+            QW = np.einsum("tkn,tn->tk", XT, np.einsum("tkn,tk->tn", XT, W))
+        grad_f = QW - c + eta * W
         grad = np.where(valid, grad_f + alpha * W * dpen, 0.0)
+        # Penalty curvature: diag(eta + alpha dpen) - alpha V diag(1/n^3) V^T.
         V = W[:, :, None] * s
-        H = Q - alpha * np.matmul(V * (inv_n**3)[:, None, :], V.transpose(0, 2, 1))
-        diag = np.einsum("tii->ti", H)
-        diag += eta + alpha * dpen
-        return grad, H, grad_f, nsq
+        diag = eta + alpha * dpen + ~valid
+        weights = -alpha * inv_n**3
+        if XT is None:
+            H = Q + np.matmul(V * weights[:, None, :], V.transpose(0, 2, 1))
+            H[:, np.arange(H.shape[1]), np.arange(H.shape[1])] += diag - ~valid
+            system = _DenseSystem(H, Q)
+        else:
+            system = _LowRankSystem(diag, XT, V, weights)
+        return grad, system, grad_f, nsq
+
+
+def _reduced_gram(Q, idx, valid):
+    """``Q`` restricted to the free features (identity on the padding)."""
+    n_tasks, k = idx.shape
+    if k == Q.shape[-1] and valid.all():  # nothing pinned: idx is arange
+        Qr = np.broadcast_to(Q, (n_tasks, k, k))
+    elif Q.ndim == 2:
+        Qr = Q[idx[:, :, None], idx[:, None, :]]
+    else:
+        Qr = Q[np.arange(n_tasks)[:, None, None], idx[:, :, None], idx[:, None, :]]
+    pair = valid[:, :, None] & valid[:, None, :]
+    Qr = np.where(pair, Qr, 0.0)
+    Qr[:, np.arange(k), np.arange(k)] += ~valid
+    return Qr
+
+
+class _DenseSystem:
+    """Newton system with an explicit Hessian ``H`` (T, k, k)."""
+
+    def __init__(self, H, Q):
+        self.H, self.Q = H, Q
+
+    def solve(self, b):
+        return batched_solve(self.H, b)
+
+    def diagonal(self):
+        return np.einsum("tii->ti", self.H)
+
+    def smooth_quad(self, d):
+        """``d^T Q d`` per task (the smooth part's curvature along ``d``)."""
+        return np.einsum("tp,tp->t", np.matmul(self.Q, d[:, :, None])[:, :, 0], d)
+
+    def subset(self, rows):
+        return _DenseSystem(self.H[rows], self.Q[rows])
+
+
+class _LowRankSystem:
+    """``H = diag(D) + U diag(S) U^T`` with ``U = [X^T, V]`` (T, k, N + L),
+    ``S = [1, ..., 1, -alpha / n^3]``, solved by the Woodbury identity
+    ``H^{-1} = D^{-1} - D^{-1} U (I + S U^T D^{-1} U)^{-1} S U^T D^{-1}``
+    (no inverse of ``S``, whose group entries may vanish)."""
+
+    def __init__(self, D, XT, V, weights):
+        self.D, self.XT = D, XT
+        self.U = np.concatenate([XT, V], axis=2)
+        self.S = np.concatenate([np.ones(XT.shape[:1] + XT.shape[2:]), weights], axis=1)
+        self._capacitance = None
+
+    def solve(self, b):
+        if self._capacitance is None:
+            UD = self.U / self.D[:, :, None]
+            K = np.matmul(self.U.transpose(0, 2, 1), UD)
+            K *= self.S[:, :, None]
+            K[:, np.arange(K.shape[1]), np.arange(K.shape[1])] += 1.0
+            self._capacitance = (UD, K)
+        UD, K = self._capacitance
+        bD = b / self.D
+        z = batched_solve(K, self.S * np.einsum("tkm,tk->tm", self.U, bD))
+        return bD - np.einsum("tkm,tm->tk", UD, z)
+
+    def diagonal(self):
+        return self.D + np.einsum("tkm,tkm,tm->tk", self.U, self.U, self.S)
+
+    def smooth_quad(self, d):
+        Xd = np.einsum("tkn,tk->tn", self.XT, d)
+        return np.einsum("tn,tn->t", Xd, Xd)
+
+    def subset(self, rows):
+        out = _LowRankSystem.__new__(_LowRankSystem)
+        out.D, out.XT, out.U, out.S = (
+            self.D[rows],
+            self.XT[rows],
+            self.U[rows],
+            self.S[rows],
+        )
+        out._capacitance = None
+        return out
 
 
 def batched_solve(H, b):
@@ -154,8 +269,10 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
     a task stops early, unconverged, once an active group of norm at most
     ``small`` has a Newton step that crosses zero (``w_l . (w_l + d_l) <= 0``
     in the ``theta_l``-weighted inner product) or falls below ``small *
-    _ZERO_REL / _SMALL_REL``. Newton only crawls towards a zero group (the
-    norm's kink); the caller moves the group to the zero set instead.
+    _ZERO_REL / _SMALL_REL``, or when its line search fails next to a group
+    norm below ``_ZERO_REL`` (relative). Newton only crawls towards a zero
+    group (the norm's kink); the caller moves the group to the zero set
+    instead.
     """
     W = W.copy()
     n_tasks = W.shape[0]
@@ -169,23 +286,21 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
             break
         sub = None if todo.size == n_tasks else todo
         Wt, act, mut = W[todo], active[todo], mu[todo]
-        grad, H, grad_f, nsq = red.hessian(Wt, alpha, eta, act, mut, sub)
-        d = -batched_solve(H, grad)
+        grad, system, grad_f, nsq = red.hessian(Wt, alpha, eta, act, mut, sub)
+        d = -system.solve(grad)
         gd = np.einsum("tp,tp->t", grad, d)
         # H is positive definite in exact arithmetic; where rounding (a group
         # norm near zero) makes the direction useless, take a scaled gradient.
         ascent = ~(gd < 0) | ~np.isfinite(gd)
         if ascent.any():
-            diag = np.abs(np.einsum("tii->ti", H[ascent]))
+            diag = np.abs(system.subset(ascent).diagonal())
             d[ascent] = -grad[ascent] / np.maximum(diag, _TINY)
             gd[ascent] = np.einsum("tp,tp->t", grad[ascent], d[ascent])
         done = -gd <= 2.0 * tol * red.scale[todo]
         # Exact line search model: f is quadratic and each group norm is the
         # square root of a quadratic in the step t.
-        Q = red.Q if sub is None else red.Q[todo]
         s = red.s if sub is None else red.s[todo]
-        dQd = np.einsum("tp,tp->t", np.matmul(Q, d[:, :, None])[:, :, 0], d)
-        dQd += eta * np.einsum("tp,tp->t", d, d)
+        dQd = system.smooth_quad(d) + eta * np.einsum("tp,tp->t", d, d)
         gfd = np.einsum("tp,tp->t", grad_f, d)
         # A huge direction (a nearly singular H) overflows the model of its
         # trial steps: those steps are then rejected by the test below.
@@ -216,6 +331,10 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
                 ((A <= bound) & (A + B <= 0))
                 | (norm_sq <= bound * (_ZERO_REL / _SMALL_REL) ** 2)
             )
+            # A failed line search next to a (near) zero norm: the kink
+            # blocks Newton whatever the exemptions.
+            kink = A <= (_ZERO_REL * red.wscale[todo, None]) ** 2
+            vanish |= act & kink & stalled[:, None]
             vanish &= ~done[:, None]
             vanishing[todo] = vanish
             stalled |= vanish.any(axis=1)
@@ -360,6 +479,19 @@ def _enter_groups(gram, W, s, support, alpha, eta, zero, released):
     return W + np.einsum("tpl,tl->tp", U, step)
 
 
+def _overlaps(groups, support):
+    """(T, L) mask: group ``l`` shares a feature with another group of
+    ``groups`` (T, L)."""
+    sup = (support if support.ndim == 3 else support[None]).astype(float)
+    if support.ndim == 2:
+        pair = sup[0].T @ sup[0]
+        np.fill_diagonal(pair, 0.0)
+        return (groups.astype(float) @ pair) > 0
+    pair = np.einsum("tpl,tpm->tlm", sup, sup)
+    pair[:, np.arange(pair.shape[1]), np.arange(pair.shape[1])] = 0.0
+    return np.einsum("tlm,tm->tl", pair, groups.astype(float)) > 0
+
+
 def _with_blockers(release, zero, support):
     """Add to ``release`` the zero groups that share a feature with a
     released group (overlapping supports): while they stay in ``Z`` they
@@ -376,10 +508,15 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
     """Newton with ``Z`` fixed, alternated with updates of ``Z`` (step 2).
 
     Each round: Newton on the free features (a task stops early when a group
-    collapses towards zero); then groups that collapsed, or that pass the
-    block optimality test in a task where Newton was slow, join ``Z``, and
-    zero groups whose dual certificate fails leave it, entering at their
-    block minimizer (:func:`_enter_groups`).
+    vanishes, see :func:`_newton`); then groups that vanished, or that pass
+    the block optimality test in a task where Newton was slow, join ``Z``,
+    and zero groups whose dual certificate fails leave it, entering at their
+    block minimizer (:func:`_enter_groups`). A vanishing group sharing
+    features with other groups (fractional ``theta``) joins ``Z`` only if
+    the block test agrees; otherwise it is legitimately tiny and Newton
+    goes on. Tasks still open after ``_ROUNDS`` rounds, or after two rounds
+    where Newton ran out of steps with ``Z`` unchanged, are left unconverged
+    (the caller restarts them from the smoothing path).
     """
     n_tasks, n_features = W.shape
     W, zero = W.copy(), zero.copy()
@@ -387,6 +524,12 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
     # Groups that left Z twice by a failed certificate no longer return to it
     # by their norm alone (a legitimately tiny group would cycle).
     n_released = np.zeros(zero.shape, dtype=np.intp)
+    # Rounds where Newton ran out of steps with Z unchanged: the iterate is
+    # crawling among tiny groups; after two, the task is left to the
+    # smoothing path of the caller.
+    n_crawls = np.zeros(n_tasks, dtype=np.intp)
+    # Vanishing groups kept nonzero by the block test: legitimately tiny.
+    tiny = np.zeros_like(zero)
     conv = np.zeros(n_tasks, dtype=bool)
     todo = np.arange(n_tasks)
     n_steps = 0
@@ -404,7 +547,7 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
             )
         red = _Reduced(sub, s_t, free_mask(z, sup_t))
         forced = n_released[todo] >= 2
-        small = np.where(forced, 0.0, _SMALL_REL) * sub.wscale[:, None]
+        small = np.where(forced | tiny[todo], 0.0, _SMALL_REL) * sub.wscale[:, None]
         Wr, newton_ok, k, vanishing = _newton(
             red,
             red.gather(Wt),
@@ -421,6 +564,20 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
         norms = np.sqrt(group_sq_norms(Wt, s_t)) / sub.wscale[:, None]
         has_support = sup_t.any(axis=1) if sup_t.ndim == 3 else sup_t.any(axis=0)
         live = ~z & has_support
+        vanishing &= live
+        # A vanishing group that shares features with other live groups
+        # (fractional theta) pins them if zero: only when the block test says
+        # zero is its best value.
+        shared = vanishing & _overlaps(live, sup_t)
+        rows = np.flatnonzero(shared.any(axis=1))
+        if rows.size:
+            s_r, sup_r = _task_view(s_t, sup_t, rows)
+            zero_ok = _block_zero_test(
+                sub.subset(rows), Wt[rows], s_r, sup_r, alpha, eta, z[rows]
+            )
+            keep = shared[rows] & ~zero_ok
+            vanishing[rows] &= ~keep
+            tiny[todo[rows]] |= keep
         collapsed = live & (
             (~forced & (norms <= _ZERO_REL)) | vanishing | (norms <= 1e-30)
         )
@@ -445,7 +602,8 @@ def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
         released[todo] = release
         n_released[todo] += release
         zero[todo] = new_zero & ~release
-        todo = todo[~ok]
+        n_crawls[todo] += slow & ~screened.any(axis=1)
+        todo = todo[~ok & (n_crawls[todo] < 2)]
         if todo.size == 0:
             break
     return W, zero, conv, n_steps

@@ -36,10 +36,13 @@ class Gram:
         ``X_t^T y_t``.
     yy : ndarray of shape (T,)
         ``||y_t||^2``.
+    X : ndarray of shape (N, P) or (T, N, P), default=None
+        The design itself (``Q = X^T X``), for Newton systems in low-rank
+        form when ``N`` is small.
     """
 
-    def __init__(self, Q, c, yy):
-        self.Q, self.c, self.yy = Q, c, yy
+    def __init__(self, Q, c, yy, X=None):
+        self.Q, self.c, self.yy, self.X = Q, c, yy, X
         self.scale = np.maximum(0.5 * yy, np.finfo(float).tiny)
         diag = np.diagonal(Q, axis1=-2, axis2=-1)
         qmax = diag.max(axis=-1) if diag.size else np.zeros(())
@@ -51,7 +54,8 @@ class Gram:
     def subset(self, idx):
         """The same quantities for the tasks ``idx`` only."""
         Q = self.Q if self.Q.ndim == 2 else self.Q[idx]
-        return Gram(Q, self.c[idx], self.yy[idx])
+        X = self.X if self.X is None or self.X.ndim == 2 else self.X[idx]
+        return Gram(Q, self.c[idx], self.yy[idx], X)
 
 
 class TaskChunk:
@@ -91,7 +95,7 @@ class TaskChunk:
             Q = X.T @ X if X.ndim == 2 else np.einsum("tnp,tnq->tpq", X, X)
             c = _rmatvec(X, self.y)
             yy = np.einsum("tn,tn->t", self.y, self.y)
-            self._gram = Gram(Q, c, yy)
+            self._gram = Gram(Q, c, yy, X)
         return self._gram
 
     def __getstate__(self):

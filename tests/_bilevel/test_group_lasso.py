@@ -11,8 +11,8 @@ from sklearn_relaxpen._bilevel.group_lasso import (
     chunk_value_and_grad,
     solve_lower,
 )
-from sklearn_relaxpen._bilevel.group_solver import _enter_groups
-from sklearn_relaxpen._bilevel.group_tasks import TaskChunk, TaskSet
+from sklearn_relaxpen._bilevel.group_solver import _enter_groups, _overlaps, _Reduced
+from sklearn_relaxpen._bilevel.group_tasks import Gram, TaskChunk, TaskSet
 
 ETA = 1e-3
 
@@ -104,12 +104,21 @@ def test_warm_start_gives_same_solution():
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_warm_start_across_changes_of_the_zero_groups(shared):
+@pytest.mark.parametrize("n_samples", [12, 3])
+def test_warm_start_across_changes_of_the_zero_groups(shared, n_samples):
     """Warm starts where groups must leave the zero set (smaller alpha), join
     it (larger alpha) or change (a feature moved to another group) reach the
-    reference solution."""
-    labels = np.repeat(np.arange(4), 3)
-    chunk = _problem(seed=5, n_tasks=6, n_features=12, shared=shared, labels=labels)
+    reference solution (3 rows: low-rank Newton systems when enough features
+    are free)."""
+    labels = np.repeat(np.arange(4), 4)
+    chunk = _problem(
+        seed=5,
+        n_tasks=6,
+        n_samples=n_samples,
+        n_features=16,
+        shared=shared,
+        labels=labels,
+    )
     data = chunk.gram()
     theta = np.eye(4)[labels]
     moved = theta.copy()
@@ -122,15 +131,16 @@ def test_warm_start_across_changes_of_the_zero_groups(shared):
         (0.05 * alpha_max, moved),
         (0.6 * alpha_max, moved),
     ]
+    references = [_ista(chunk, target, alpha) for alpha, target in targets]
     for alpha0, theta0 in starts:
         W0, z0, c0, _ = solve_lower(data, theta0, alpha0, ETA, tol=1e-14)
         assert c0.all()
-        for alpha, target in targets:
+        for (alpha, target), reference in zip(targets, references):
             W, zero, conv, _ = solve_lower(
                 data, target, alpha, ETA, W0=W0, zero0=z0, tol=1e-14
             )
             assert conv.all()
-            np.testing.assert_allclose(W, _ista(chunk, target, alpha), atol=1e-6)
+            np.testing.assert_allclose(W, reference, atol=1e-6)
             norms = np.sqrt((W * W) @ target)
             np.testing.assert_array_equal(zero, norms == 0)
 
@@ -171,12 +181,21 @@ def test_entering_groups_start_at_their_block_minimizer():
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_hypergradient_interior_theta(shared):
-    chunk = _problem(seed=2, shared=shared)
+@pytest.mark.parametrize("few_rows", [False, True])
+def test_hypergradient_interior_theta(shared, few_rows):
+    # few_rows: 4 rows for 16 features, the Newton systems and the adjoint in
+    # low-rank (Woodbury) form.
+    n_samples, n_features = (4, 16) if few_rows else (12, 9)
+    chunk = _problem(seed=2, shared=shared, n_samples=n_samples, n_features=n_features)
+    if few_rows:
+        assert (
+            _Reduced(chunk.gram(), np.ones((16, 3)), np.ones((5, 16), bool)).XT
+            is not None
+        )
     rng = np.random.RandomState(0)
-    theta = rng.uniform(0.2, 1.0, size=(9, 3))
+    theta = rng.uniform(0.2, 1.0, size=(n_features, 3))
     theta /= theta.sum(1, keepdims=True)
-    alpha = 1.0
+    alpha = 1.0 if not few_rows else 0.3
     value, g_theta, g_alpha, state, info = chunk_value_and_grad(
         chunk, theta, alpha, ETA, tol=1e-14
     )
@@ -496,3 +515,43 @@ def test_mini_batch_bad_values():
         MiniBatchProblem(problem, 0)
     with pytest.raises(ValueError, match="piece_size"):
         MiniBatchProblem(problem, 2, piece_size=0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_low_rank_newton_system_matches_the_dense_one(shared):
+    """With fewer rows than free features, the Newton system is solved by the
+    Woodbury identity: same directions, diagonal and curvature as the dense
+    Hessian, also with pinned (padded) features."""
+    chunk = _problem(seed=4, n_tasks=5, n_samples=4, n_features=16, shared=shared)
+    rng = np.random.RandomState(1)
+    theta = rng.dirichlet(np.ones(2), size=16)
+    s = theta * theta
+    gram = chunk.gram()
+    dense_gram = Gram(gram.Q, gram.c, gram.yy)  # without X: dense systems
+    free = rng.uniform(size=(5, 16)) < 0.9
+    W = rng.standard_normal((5, 16))
+    active = np.ones((5, 2), dtype=bool)
+    low = _Reduced(gram, s, free)
+    dense = _Reduced(dense_gram, s, free)
+    assert low.XT is not None and dense.XT is None
+    Wr = low.gather(W)
+    g1, sys1, f1, n1 = low.hessian(Wr, 0.3, ETA, active)
+    g2, sys2, f2, n2 = dense.hessian(Wr, 0.3, ETA, active)
+    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-12)
+    b = rng.standard_normal(g1.shape) * low.valid  # zero on the padding
+    np.testing.assert_allclose(sys1.solve(b), sys2.solve(b), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(sys1.diagonal(), sys2.diagonal(), rtol=1e-10)
+    np.testing.assert_allclose(sys1.smooth_quad(b), sys2.smooth_quad(b), rtol=1e-10)
+
+
+def test_overlaps_against_a_loop():
+    rng = np.random.RandomState(0)
+    support = rng.uniform(size=(4, 7, 3)) < 0.3  # per task (T, P, L)
+    groups = rng.uniform(size=(4, 3)) < 0.6
+    expected = np.zeros((4, 3), dtype=bool)
+    for t, p, g, m in np.ndindex(4, 7, 3, 3):
+        if g != m and groups[t, m] and support[t, p, g] and support[t, p, m]:
+            expected[t, g] = True
+    np.testing.assert_array_equal(_overlaps(groups, support), expected)
+    shared = _overlaps(groups, support[0])
+    np.testing.assert_array_equal(shared, _overlaps(groups, np.stack([support[0]] * 4)))
