@@ -68,6 +68,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from .group_solver import (
@@ -79,7 +80,7 @@ from .group_solver import (
     qmul,
     solve_lower,
 )
-from .group_tasks import _rmatvec
+from .group_tasks import TaskChunk, _rmatvec
 
 
 def _matvec(X, W):
@@ -484,3 +485,153 @@ def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_ite
         r = _matvec(X_val, W_new) - chunk.y_val[t]
         out[m] = np.sum(chunk.weight_val[t] * np.einsum("tn,tn->t", r, r) - current[t])
     return out
+
+
+def _split_chunk(chunk, n_parts):
+    """``chunk`` cut into ``n_parts`` consecutive chunks of near-equal size.
+
+    The pieces share the chunk's arrays where the design is shared, and their
+    Gram quantities are taken from the chunk's (no recomputation).
+    """
+    gram = chunk.gram()
+    pieces = []
+    for idx in np.array_split(np.arange(chunk.n_tasks), n_parts):
+        per_task = chunk.X.ndim == 3
+        X = chunk.X[idx] if per_task else chunk.X
+        X_val = chunk.X_val[idx] if chunk.X_val.ndim == 3 else chunk.X_val
+        piece = TaskChunk(X, chunk.y[idx], X_val, chunk.y_val[idx])
+        piece.weight_val = chunk.weight_val[idx]
+        piece._gram = gram.subset(idx)
+        pieces.append(piece)
+    return pieces
+
+
+class MiniBatchProblem:
+    """Stochastic view of a :class:`GroupStructureProblem` over task mini-batches.
+
+    The tasks are cut into fixed *pieces* of at most ``piece_size`` tasks
+    (each chunk of ``problem`` split into near-equal parts, so the pieces do
+    not depend on ``n_jobs``). Each call of :meth:`value_and_grad` solves the
+    lower level of the next ``n_pieces_per_batch`` pieces of a fixed random
+    order (cyclically) and returns their contribution to ``G`` and to its
+    gradient, multiplied by ``n_pieces / n_pieces_per_batch``: an unbiased
+    estimate of the full value and gradient, and exact on average over any
+    ``n_pieces`` consecutive calls (each piece then enters exactly
+    ``n_pieces_per_batch`` times). Each piece keeps its own warm start.
+    :meth:`value` is exact: a full pass of ``problem``.
+
+    Parameters
+    ----------
+    problem : GroupStructureProblem
+        The full problem (its chunks, lower-level settings and ``n_jobs``).
+    batch_size : int
+        Tasks per mini-batch (rounded to whole pieces). At least the number
+        of tasks means full passes of ``problem``.
+    piece_size : int, default=32
+        Largest number of tasks of one piece.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the order of the pieces.
+
+    Attributes
+    ----------
+    pieces : list of TaskChunk
+    n_pieces_per_batch : int
+    n_calls : int
+        Number of mini-batch calls.
+    n_task_solves : int
+        Number of task solves of the mini-batch calls (``n_task_solves /
+        n_tasks`` full-pass equivalents).
+    """
+
+    def __init__(self, problem, batch_size, *, piece_size=32, random_state=None):
+        for name, value in (("batch_size", batch_size), ("piece_size", piece_size)):
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        self.problem = problem
+        self.pieces, self.owner = [], []
+        for i, chunk in enumerate(problem.chunks):
+            n_parts = -(-chunk.n_tasks // piece_size)
+            parts = _split_chunk(chunk, n_parts)
+            self.pieces += parts
+            self.owner += [i] * len(parts)
+        self.n_tasks = sum(chunk.n_tasks for chunk in problem.chunks)
+        size = np.mean([piece.n_tasks for piece in self.pieces])
+        self.n_pieces_per_batch = int(
+            np.clip(round(batch_size / size), 1, len(self.pieces))
+        )
+        rng = check_random_state(random_state)
+        self.order = rng.permutation(len(self.pieces))
+        self.states = [None] * len(self.pieces)
+        self._next = 0
+        self.n_calls = 0
+        self.n_task_solves = 0
+
+    @property
+    def full_batch(self):
+        return self.n_pieces_per_batch >= len(self.pieces)
+
+    def next_batch(self):
+        """Indices of the pieces of the next call (advances the rotation)."""
+        k, b = len(self.pieces), self.n_pieces_per_batch
+        batch = self.order[(self._next + np.arange(b)) % k]
+        self._next = (self._next + b) % k
+        return batch
+
+    def value_and_grad(self, theta, lam):
+        """Unbiased estimate of ``G``, ``dG/dtheta`` and ``dG/dlog(alpha)``."""
+        if self.full_batch:
+            return self.problem.value_and_grad(theta, lam)
+        problem = self.problem
+        theta = np.asarray(theta, dtype=float)
+        alpha = float(np.exp(np.asarray(lam, dtype=float).ravel()[0]))
+        batch = self.next_batch()
+
+        def solve(i):
+            return chunk_value_and_grad(
+                self.pieces[i],
+                theta,
+                alpha,
+                problem.eta,
+                self.states[i],
+                tol=problem.tol,
+                max_iter=problem.max_iter,
+            )
+
+        results = problem._map(solve, list(batch))
+        scale = len(self.pieces) / len(batch)
+        value, grad_theta, grad_alpha = 0.0, np.zeros_like(theta), 0.0
+        for i, (v, gt, ga, state, info) in zip(batch, results):
+            value += v
+            grad_theta += gt
+            grad_alpha += ga
+            self.states[i] = state
+            problem.n_unconverged += int(np.sum(~info["converged"]))
+            self.n_task_solves += self.pieces[i].n_tasks
+        self.n_calls += 1
+        return (
+            scale * value,
+            scale * grad_theta,
+            np.array([scale * alpha * grad_alpha]),
+        )
+
+    def value(self, theta, lam):
+        """Exact ``G``: a full pass of the problem."""
+        self.hand_over_states()
+        return self.problem.value(theta, lam)
+
+    def hand_over_states(self):
+        """Give the pieces' lower-level solutions to ``problem`` as warm starts.
+
+        A chunk of ``problem`` without a warm start of its own takes its
+        pieces' (the latest solution of each piece) once all of them have
+        one.
+        """
+        for i, state in enumerate(self.problem.states):
+            if state is not None:
+                continue
+            parts = [s for s, o in zip(self.states, self.owner) if o == i]
+            if all(s is not None for s in parts):
+                self.problem.states[i] = (
+                    np.concatenate([s[0] for s in parts]),
+                    np.concatenate([s[1] for s in parts]),
+                )

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """GroupStructureLassoCV: learn a feature partition shared by regression tasks."""
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -13,31 +14,56 @@ from sklearn.model_selection import ShuffleSplit, check_cv
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._base import _PATH_ATTRIBUTES, _RelaxAndPenalizeMixin, document_estimator
-from .._bilevel.group_lasso import GroupStructureProblem
+from .._bilevel.group_lasso import GroupStructureProblem, MiniBatchProblem
 from .._bilevel.group_tasks import TaskSet
 from .._core import RowSimplex, relax_and_penalize
-from .._core.polish import polish_binary
+from .._core.polish import PolishResult, polish_binary
 from ..utils._sklearn_api import Interval, RealNotInt, _fit_context
 from ..utils._warnings import warn_user
 
 __all__ = ["GroupStructureLassoCV"]
 
+# Largest number of tasks of one piece of the relaxation's mini-batches.
+_PIECE_SIZE = 32
 
-class _PassEvaluator:
-    """The problem seen by the polish: exact ``G`` by full warm-started passes.
 
-    Hides ``evaluate_moves`` so that the local search verifies each move by
-    one ``value`` pass and counts its budget in passes.
+def _polish(problem, theta, lam, max_evals, first_batch):
+    """Binary polish with at most ``max_evals`` exact move evaluations in all.
+
+    Moves are verified by the problem's exact ``evaluate_moves`` (it re-solves
+    only the tasks a move can change). :func:`polish_binary` charges a batched
+    evaluator ``theta.size`` per accepted move, which would let a point with no
+    improving move be searched through its whole neighbourhood; here each call
+    gets the evaluations left, so it accepts at most one move, and the calls
+    repeat from the new point until no move is found or the budget is spent.
+    Returns the point and one :class:`PolishResult` for the whole search.
     """
-
-    def __init__(self, problem):
-        self.problem = problem
-
-    def value(self, theta, lam):
-        return self.problem.value(theta, lam)
-
-    def value_and_grad(self, theta, lam):
-        return self.problem.value_and_grad(theta, lam)
+    start = time.perf_counter()
+    records = []
+    left = max_evals
+    while left > 0:
+        theta, _, record = polish_binary(
+            problem,
+            theta,
+            lam,
+            feasible_set=RowSimplex(),
+            max_evals=left,
+            first_batch=first_batch,
+        )
+        records.append(record)
+        left -= record.n_evaluations
+        if record.n_moves == 0:
+            break
+    last = records[-1]
+    return theta, PolishResult(
+        n_moves=sum(r.n_moves for r in records),
+        objective_before=records[0].objective_before,
+        objective_after=last.objective_after,
+        n_evaluations=sum(r.n_evaluations for r in records),
+        certified=last.certified and last.n_moves == 0,
+        time=time.perf_counter() - start,
+        message=last.message,
+    )
 
 
 def _check_tasks(tasks, n_samples, name):
@@ -113,6 +139,12 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
     n_hypergradients_ : int
         Number of full passes over the tasks (hypergradients and objective
         values) during the fit, the polish excluded.
+    n_batch_hypergradients_ : int
+        Number of mini-batch hypergradients of the relaxation phase (see
+        ``relaxed_batch_size``; 0 with full passes).
+    n_batch_task_solves_ : int
+        Number of task solves of those mini-batches (divided by ``n_tasks_``
+        and the number of folds: their cost in full passes).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -196,6 +228,9 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         "fit_intercept": ["boolean"],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "relaxed_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "relaxed_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        # 0: no penalty stages (the relaxation phase is rounded and polished).
+        "max_stages": [Interval(Integral, 0, None, closed="left")],
         "polish": ["boolean"],
         "max_polish_moves": [Interval(Integral, 0, None, closed="left")],
         "lower_tol": [Interval(Real, 0, 1, closed="neither")],
@@ -220,6 +255,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         max_stages=6,
         max_iter=20,
         relaxed_max_iter=300,
+        relaxed_batch_size=48,
         tol=1e-3,
         polish=True,
         max_polish_moves=5,
@@ -244,6 +280,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         self.max_stages = max_stages
         self.max_iter = max_iter
         self.relaxed_max_iter = relaxed_max_iter
+        self.relaxed_batch_size = relaxed_batch_size
         self.tol = tol
         self.polish = polish
         self.max_polish_moves = max_polish_moves
@@ -455,7 +492,17 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         lam_bounds = (np.log(low), np.log(high))
 
         relaxed = None
-        if self.strategy == "penalize" and not warm and self.relaxed_max_iter > 0:
+        view = problem
+        two_phase = self.strategy == "penalize" and not warm
+        two_phase = two_phase and self.relaxed_max_iter > 0
+        if self.max_stages == 0 and not two_phase:
+            raise ValueError(
+                "max_stages=0 (no penalty stages) rounds the relaxation phase: "
+                "it needs strategy='penalize', relaxed_max_iter > 0 and a cold "
+                f"start; got strategy={self.strategy!r}, relaxed_max_iter="
+                f"{self.relaxed_max_iter}, warm start={warm}."
+            )
+        if two_phase:
             # Phase 1: the relaxation, solved close to stationarity, so that
             # the penalty stages start from its information (the two-phase
             # route); "auto" eps is then measured there.
@@ -463,10 +510,21 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             kwargs.update(
                 strategy="round", max_stages=1, max_iter=self.relaxed_max_iter
             )
+            view = problem
+            if self.relaxed_batch_size is not None:
+                # Stochastic mini-batches of tasks (unbiased estimates of G
+                # and of its gradient); the pieces and their order are fixed
+                # by random_state, not by n_jobs.
+                view = MiniBatchProblem(
+                    problem,
+                    self.relaxed_batch_size,
+                    piece_size=_PIECE_SIZE,
+                    random_state=rng,
+                )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # an iteration cap, not a failure
                 relaxed = relax_and_penalize(
-                    problem,
+                    view,
                     theta0,
                     feasible_set=RowSimplex(),
                     lam0=lam0,
@@ -474,36 +532,36 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                     **kwargs,
                 )
             theta0, lam0 = relaxed.theta_relaxed, relaxed.lam
-        res = self._run(
-            problem,
-            theta0,
-            RowSimplex(),
-            resume=warm,
-            lam0=lam0,
-            lam_bounds=lam_bounds,
-        )
-        if relaxed is not None:
-            self._prepend_path(relaxed)
+        if self.max_stages == 0:
+            res = relaxed
+            for field, attribute in _PATH_ATTRIBUTES.items():
+                setattr(self, attribute, getattr(relaxed, field))
+            self.converged_ = bool(relaxed.converged)
+        else:
+            res = self._run(
+                problem,
+                theta0,
+                RowSimplex(),
+                resume=warm,
+                lam0=lam0,
+                lam_bounds=lam_bounds,
+            )
+            if relaxed is not None:
+                self._prepend_path(relaxed)
         self.n_hypergradients_ = problem.n_calls
+        self.n_batch_hypergradients_ = 0 if view is problem else view.n_calls
+        self.n_batch_task_solves_ = 0 if view is problem else view.n_task_solves
         theta, lam = np.asarray(res.theta, dtype=float), res.lam
-        if relaxed is not None:
+        if relaxed is not None and res is not relaxed:
             # Both binary points are candidates of the same upper problem:
-            # keep the path's unless rounding the relaxation validates better.
-            rounded = RowSimplex().round(relaxed.theta_relaxed)
-            if problem.value(rounded, relaxed.lam) < problem.value(theta, lam):
-                theta, lam = rounded, relaxed.lam
+            # keep the path's unless rounding the relaxation validates better
+            # (relaxed.objective is the exact G of that rounding).
+            if relaxed.objective < res.objective:
+                theta, lam = np.asarray(relaxed.theta, dtype=float), relaxed.lam
         self.polish_ = None
         if self.polish and self.max_polish_moves > 0:
-            # Moves are verified one warm-started pass each (the batched
-            # evaluate_moves costs as much per move here, and the search's
-            # budget then counts passes exactly).
-            theta, _, self.polish_ = polish_binary(
-                _PassEvaluator(problem),
-                theta,
-                lam,
-                feasible_set=RowSimplex(),
-                max_evals=self.max_polish_moves * (2 * L + 1),
-                first_batch=2 * L,
+            theta, self.polish_ = _polish(
+                problem, theta, lam, self.max_polish_moves * (2 * L + 1), 2 * L
             )
         self.alpha_ = float(np.exp(lam[0]))
         # The last pass over the tasks was at the returned assignment.
@@ -652,6 +710,11 @@ _PARAMETERS_DOC = """
         float in (0, 1) holds out that fraction of each task's rows; an int
         or a splitter gives K folds (applied to each task's rows) and the
         validation error is averaged over folds and tasks.
+    max_stages : int, default={default}
+        Maximum number of penalty stages. 0 (``strategy="penalize"`` with a
+        relaxation phase only) skips them: the relaxed solution is rounded
+        to the nearest one-hot rows and polished; with ``"round"`` it is one
+        unpenalized stage of ``max_stages * max_iter`` iterations.
     relaxed_max_iter : int, default={default}
         ``strategy="penalize"`` only: iterations of a first, unpenalized
         phase that solves the relaxation (it stops earlier at stationarity);
@@ -661,15 +724,29 @@ _PARAMETERS_DOC = """
         validation objective. 0 starts the penalty stages at once (the
         paper's single path). Not used by a warm start, which continues the
         previous path.
+    relaxed_batch_size : int or None, default={default}
+        Tasks per stochastic mini-batch of the relaxation phase
+        (``relaxed_max_iter``): each iteration solves the lower level of
+        about this many tasks only (whole pieces of at most 32 tasks, taken
+        in a rotating order drawn from ``random_state``) and scales their
+        part of ``G`` and of its gradient to an unbiased estimate of the
+        full ones (exact on average over one rotation), as the paper's SAGA
+        over tasks. The objective values that decide anything (the end of
+        the phase, the choice between binary points) are exact. None, or at
+        least the number of tasks, means full passes. The pieces do not
+        depend on ``n_jobs``, so neither do the results.
     polish : bool, default={default}
         After the path (or the rounding), run a binary local search: move one
         feature to another group while it lowers the validation objective
         ``G``, the moves screened by the hypergradient and verified exactly
         (see :func:`~sklearn_relaxpen._core.polish.polish_binary`).
     max_polish_moves : int, default={default}
-        Budget of the polish: ``max_polish_moves * (2 * n_groups + 1)``
-        passes over the tasks (one per exact move evaluation or
-        hypergradient), about that many accepted moves.
+        Budget of the polish: at most ``max_polish_moves * (2 * n_groups +
+        1)`` exactly evaluated moves in all (each verified by re-solving only
+        the tasks it can change, the problem's ``evaluate_moves``), about
+        ``max_polish_moves`` accepted moves; plus one hypergradient per
+        accepted move. The polish stops earlier when no single move lowers
+        ``G`` (``polish_.certified``).
     lower_tol : float, default={default}
         Tolerance of the lower-level Newton solver: Newton decrement relative
         to ``1/2 ||y_t||^2`` of each task.

@@ -7,6 +7,7 @@ import pytest
 
 from sklearn_relaxpen._bilevel.group_lasso import (
     GroupStructureProblem,
+    MiniBatchProblem,
     chunk_value_and_grad,
     solve_lower,
 )
@@ -423,6 +424,97 @@ def test_solver_handles_per_task_theta():
         )
         assert ct.all()
         np.testing.assert_allclose(W[t], Wt[0], atol=1e-9)
+
+
+def _interior_theta(seed, n_features=9, n_groups=3):
+    rng = np.random.RandomState(seed)
+    theta = rng.uniform(0.2, 1, size=(n_features, n_groups))
+    return theta / theta.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 3, 4, 7])
+def test_mini_batch_is_exact_over_the_rotation(shared, batch_size):
+    """Over n_pieces consecutive calls, the mean of the rescaled mini-batch
+    values and gradients is the full value and gradient, whatever the batch
+    (pieces of unequal size included)."""
+    chunks = [_problem(seed=s, n_tasks=n, shared=shared) for s, n in enumerate((5, 3))]
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    theta, lam = _interior_theta(0), np.array([np.log(0.8)])
+    value, g_theta, g_lam = problem.value_and_grad(theta, lam)
+    view = MiniBatchProblem(problem, batch_size, piece_size=2, random_state=0)
+    assert [p.n_tasks for p in view.pieces] == [2, 2, 1, 2, 1]
+    k = len(view.pieces)
+    calls = [view.value_and_grad(theta, lam) for _ in range(k)]
+    if batch_size < 7:
+        # A mini-batch is an estimate, not the full value.
+        assert calls[0][0] != pytest.approx(value, rel=1e-6)
+    assert np.mean([c[0] for c in calls]) == pytest.approx(value, rel=1e-10)
+    np.testing.assert_allclose(
+        np.mean([c[1] for c in calls], axis=0), g_theta, rtol=1e-7, atol=1e-14
+    )
+    np.testing.assert_allclose(np.mean([c[2] for c in calls], axis=0), g_lam, rtol=1e-7)
+    # value() stays exact.
+    assert view.value(theta, lam) == pytest.approx(value, rel=1e-10)
+    # Each piece entered n_pieces_per_batch times.
+    assert view.n_task_solves == view.n_pieces_per_batch * 8
+
+
+def test_mini_batch_full_batch_is_the_problem():
+    chunks = [_problem(seed=s) for s in range(2)]
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    view = MiniBatchProblem(problem, 100, piece_size=2)
+    assert view.full_batch
+    theta, lam = _interior_theta(1), np.array([0.0])
+    out = view.value_and_grad(theta, lam)
+    ref = GroupStructureProblem(chunks, ETA, tol=1e-14).value_and_grad(theta, lam)
+    assert out[0] == ref[0]
+    np.testing.assert_array_equal(out[1], ref[1])
+
+
+def test_mini_batch_reproducible_and_n_jobs_identical():
+    chunks = [_problem(seed=s, n_tasks=6) for s in range(3)]
+    theta, lam = _interior_theta(2), np.array([np.log(0.5)])
+    runs = []
+    for n_jobs, seed in ((1, 0), (2, 0), (1, 0), (1, 1)):
+        problem = GroupStructureProblem(chunks, ETA, n_jobs=n_jobs)
+        view = MiniBatchProblem(problem, 4, piece_size=2, random_state=seed)
+        assert view.n_pieces_per_batch == 2
+        runs.append(
+            [view.value_and_grad(theta * (1 - i / 10) + i / 30, lam) for i in range(4)]
+        )
+    for a, b in zip(runs[0], runs[1]):
+        assert a[0] == b[0]
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[2], b[2])
+    assert [c[0] for c in runs[0]] == [c[0] for c in runs[2]]
+    assert [c[0] for c in runs[0]] != [c[0] for c in runs[3]]
+
+
+def test_mini_batch_hands_its_warm_starts_to_the_problem():
+    chunks = [_problem(seed=s, n_tasks=4) for s in range(2)]
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    view = MiniBatchProblem(problem, 2, piece_size=2, random_state=0)
+    theta, lam = _interior_theta(3), np.array([np.log(0.5)])
+    for _ in range(len(view.pieces)):
+        view.value_and_grad(theta, lam)
+    assert problem.n_calls == 0 and view.n_calls == 4
+    value = view.value(theta, lam)
+    fresh = GroupStructureProblem(chunks, ETA, tol=1e-14).value(theta, lam)
+    assert value == pytest.approx(fresh, rel=1e-10)
+    np.testing.assert_allclose(
+        problem.solutions(),
+        np.concatenate([view.states[i][0] for i in range(4)]),
+        atol=1e-8,
+    )
+
+
+def test_mini_batch_bad_values():
+    problem = GroupStructureProblem([_problem()], ETA)
+    with pytest.raises(ValueError, match="batch_size"):
+        MiniBatchProblem(problem, 0)
+    with pytest.raises(ValueError, match="piece_size"):
+        MiniBatchProblem(problem, 2, piece_size=0)
 
 
 @pytest.mark.parametrize("shared", [False, True])

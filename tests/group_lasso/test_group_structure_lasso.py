@@ -127,6 +127,72 @@ def test_n_jobs_identical(easy):
     assert a.alpha_ == b.alpha_
 
 
+def test_mini_batch_relaxation_reproducible_and_n_jobs_identical():
+    """relaxed_batch_size: the relaxation runs on mini-batches (fewer task
+    solves than full passes), the fit is reproducible with random_state and
+    does not depend on n_jobs; another seed gives another rotation."""
+    d = make_group_structure_regression(
+        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
+    )
+    params = dict(
+        n_groups=2,
+        max_stages=2,
+        max_iter=5,
+        relaxed_max_iter=12,
+        relaxed_batch_size=40,
+        polish=False,
+    )
+    fits = []
+    for n_jobs, seed in ((1, 0), (2, 0), (1, 0), (1, 3)):
+        model = GroupStructureLassoCV(n_jobs=n_jobs, random_state=seed, **params)
+        fits.append(model.fit(d.X_train, d.y_train, tasks=d.tasks_train))
+    a, b, c, other = fits
+    # 130 tasks in chunks of 64, 64, 2: pieces of 32, 32, 32, 32, 2 (mean
+    # 26), so 2 pieces (at most 64 tasks) per mini-batch.
+    assert a.n_batch_hypergradients_ == 12
+    assert 12 * 2 * 2 <= a.n_batch_task_solves_ <= 12 * 64
+    for m in (b, c):
+        np.testing.assert_array_equal(a.theta_relaxed_, m.theta_relaxed_)
+        np.testing.assert_array_equal(a.coef_, m.coef_)
+        assert a.alpha_ == m.alpha_
+    assert not np.array_equal(a.objective_history_, other.objective_history_)
+    full = clone(a).set_params(relaxed_batch_size=None)
+    full.fit(d.X_train, d.y_train, tasks=d.tasks_train)
+    assert full.n_batch_hypergradients_ == 0 and full.n_batch_task_solves_ == 0
+
+
+def test_no_penalty_stages_rounds_and_polishes_the_relaxation(easy):
+    """max_stages=0: the path is the relaxation phase alone, the returned
+    point its rounding, polished (never worse on validation)."""
+    kwargs = _fit_kwargs(easy)
+    params = dict(relaxed_max_iter=20, random_state=0)
+    model = GroupStructureLassoCV(2, max_stages=0, **params)
+    model.fit(easy.X_train, easy.y_train, **kwargs)
+    assert model.eps_path_.shape == (1,) and np.isinf(model.eps_path_[0])
+    assert model.n_iter_ == model.n_iter_path_[0] <= 20
+    assert model.polish_.objective_after <= model.polish_.objective_before
+    rounded = np.eye(2)[model.theta_relaxed_.argmax(1)]
+    unpolished = clone(model).set_params(polish=False)
+    unpolished.fit(easy.X_train, easy.y_train, **kwargs)
+    np.testing.assert_array_equal(unpolished.group_assignment_, rounded > 0.5)
+    np.testing.assert_array_equal(unpolished.theta_relaxed_, model.theta_relaxed_)
+
+
+@pytest.mark.parametrize("moves", [1, 2])
+def test_polish_budget_counts_every_evaluation(easy, moves):
+    """max_polish_moves * (2 L + 1) evaluated moves at most, whether or not a
+    move is accepted (a neighbourhood of 8 moves here, budget 5 or 10)."""
+    model = GroupStructureLassoCV(
+        2, max_stages=0, relaxed_max_iter=1, max_polish_moves=moves, random_state=0
+    )
+    model.fit(easy.X_train, easy.y_train, **_fit_kwargs(easy))
+    record = model.polish_
+    assert record.n_evaluations <= moves * 5
+    assert record.objective_after <= record.objective_before
+    # Certifying the returned point takes its whole neighbourhood (8 moves).
+    assert not record.certified or record.n_evaluations >= 8
+
+
 def test_pipeline_gridsearch_pandas(easy):
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
@@ -224,6 +290,12 @@ def test_warm_start_continues_and_round_then_penalize(easy):
         (dict(lower_tol=2.0), "lower_tol"),
         (dict(lower_max_iter=0), "lower_max_iter"),
         (dict(relaxed_max_iter=-1), "relaxed_max_iter"),
+        (dict(relaxed_batch_size=0), "relaxed_batch_size"),
+        (dict(max_stages=-1), "max_stages"),
+        (dict(max_stages=0, strategy="round"), "max_stages=0"),
+        (dict(max_stages=0, relaxed_max_iter=0), "max_stages=0"),
+        (dict(relaxed_batch_size=2.5), "relaxed_batch_size"),
+        (dict(relaxed_batch_size="half"), "relaxed_batch_size"),
         (dict(polish="yes"), "polish"),
         (dict(max_polish_moves=-2), "max_polish_moves"),
         (dict(n_jobs=1.5), "n_jobs"),
@@ -231,7 +303,7 @@ def test_warm_start_continues_and_round_then_penalize(easy):
 )
 def test_new_parameters_rejected(easy, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        GroupStructureLassoCV(**FAST, **params).fit(
+        GroupStructureLassoCV(**{**FAST, **params}).fit(
             easy.X_train, easy.y_train, tasks=easy.tasks_train
         )
 
