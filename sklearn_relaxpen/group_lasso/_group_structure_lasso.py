@@ -539,7 +539,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             self.converged_ = bool(relaxed.converged)
         else:
             res = self._run(
-                problem,
+                view,
                 theta0,
                 RowSimplex(),
                 resume=warm,
