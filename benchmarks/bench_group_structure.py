@@ -41,6 +41,7 @@ import warnings
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
@@ -77,8 +78,21 @@ def _best_on_val(fit, Xv, Yv, alphas):
 
 
 def _lasso_per_task(X, Y, alpha):
-    """Per-task Lasso: the group lasso with singleton groups (exact solver)."""
-    return _group_lasso(X, Y, np.eye(X.shape[2]), alpha)
+    """Per-task lasso with the lower level's ridge term (the group lasso with
+    singleton groups), by scikit-learn's coordinate descent:
+    ``1/2 ||X w - y||^2 + alpha |w|_1 + eta/2 ||w||^2`` is ``n`` times
+    ElasticNet's objective with ``alpha_en = (alpha + eta) / n`` and
+    ``l1_ratio = alpha / (alpha + eta)``."""
+    n = X.shape[1]
+    model = ElasticNet(
+        alpha=(alpha + ETA) / n,
+        l1_ratio=alpha / (alpha + ETA),
+        fit_intercept=False,
+        tol=1e-8,
+        max_iter=100_000,
+        warm_start=True,
+    )
+    return np.array([model.fit(Xt, yt).coef_.copy() for Xt, yt in zip(X, Y)])
 
 
 def run(T, sizes, a, seed, args):

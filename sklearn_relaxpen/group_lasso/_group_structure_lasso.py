@@ -539,7 +539,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             self.converged_ = bool(relaxed.converged)
         else:
             res = self._run(
-                problem,
+                view,
                 theta0,
                 RowSimplex(),
                 resume=warm,
@@ -725,8 +725,9 @@ _PARAMETERS_DOC = """
         paper's single path). Not used by a warm start, which continues the
         previous path.
     relaxed_batch_size : int or None, default={default}
-        Tasks per stochastic mini-batch of the relaxation phase
-        (``relaxed_max_iter``): each iteration solves the lower level of
+        Tasks per stochastic mini-batch of the continuous iterations (the
+        relaxation phase, ``relaxed_max_iter``, and the penalty stages that
+        follow it): each iteration solves the lower level of
         about this many tasks only (whole pieces of at most 32 tasks, taken
         in a rotating order drawn from ``random_state``) and scales their
         part of ``G`` and of its gradient to an unbiased estimate of the
