@@ -140,8 +140,8 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         Number of full passes over the tasks (hypergradients and objective
         values) during the fit, the polish excluded.
     n_batch_hypergradients_ : int
-        Number of mini-batch hypergradients of the relaxation phase (see
-        ``relaxed_batch_size``; 0 with full passes).
+        Number of mini-batch hypergradients of the relaxation phase and the
+        penalty stages (see ``relaxed_batch_size``; 0 with full passes).
     n_batch_task_solves_ : int
         Number of task solves of those mini-batches (divided by ``n_tasks_``
         and the number of folds: their cost in full passes).
