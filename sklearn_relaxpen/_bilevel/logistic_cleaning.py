@@ -136,14 +136,7 @@ class LogisticCleaningProblem:
             Lower-level coefficients, intercept in the last row.
         """
         theta = np.asarray(theta, dtype=np.float64)
-        coef, _, converged = newton(
-            self.loss,
-            theta,
-            self._coef,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            direct=self.direct,
-        )
+        coef, _, converged = self._newton(theta, self._coef)
         if not converged:
             warnings.warn(
                 "The lower-level logistic regression did not converge in "
@@ -207,16 +200,26 @@ class LogisticCleaningProblem:
         self._cache = (theta.copy(), G, grad.copy())
         return G, grad, None
 
+    def _newton(self, theta, start):
+        """The exact lower level at ``theta`` by Newton from ``start``."""
+        return newton(
+            self.loss,
+            theta,
+            start,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            direct=self.direct,
+        )
+
+    def _exact_values(self, thetas, start):
+        """``G`` at each of ``thetas``, every lower level solved from ``start``."""
+        return np.array([self.upper_value(self._newton(t, start)[0]) for t in thetas])
+
     def _truncated_setup(self):
         if self._start is None:
             if self.inner_init == "full":
-                coef, _, _ = newton(
-                    self.loss,
-                    np.ones(self.n_samples),
-                    np.zeros(self.loss.coef_shape),
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    direct=self.direct,
+                coef, _, _ = self._newton(
+                    np.ones(self.n_samples), np.zeros(self.loss.coef_shape)
                 )
             else:
                 coef = np.zeros(self.loss.coef_shape)
@@ -296,18 +299,7 @@ class LogisticCleaningProblem:
         """
         thetas = np.asarray(thetas, dtype=np.float64)
         if self.n_inner_iter is None:
-            coefs = []
-            for theta in thetas:
-                coef, _, _ = newton(
-                    self.loss,
-                    theta,
-                    self._coef,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    direct=self.direct,
-                )
-                coefs.append(coef)
-            return np.array([self.upper_value(c) for c in coefs])
+            return self._exact_values(thetas, self._coef)
         start, step = self._truncated_setup()
         loss, B = self.loss, thetas.shape[0]
         p, K = start.shape
@@ -365,19 +357,7 @@ class LogisticCleaningProblem:
         theta = np.asarray(theta, dtype=np.float64)
         if self.n_inner_iter is not None:
             return np.array([self.value(t) for t in apply_moves(theta, moves)])
-        base = self.solve(theta)
-        out = []
-        for moved in apply_moves(theta, moves):
-            coef, _, _ = newton(
-                self.loss,
-                moved,
-                base,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                direct=self.direct,
-            )
-            out.append(self.upper_value(coef))
-        return np.array(out)
+        return self._exact_values(apply_moves(theta, moves), self.solve(theta))
 
     def __getstate__(self):
         # workers receive the fixed start (computed once, here); drop the cache

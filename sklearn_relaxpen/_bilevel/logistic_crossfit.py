@@ -209,6 +209,14 @@ class CrossFittedCleaningProblem:
             out[held] = self._held_loss(k, self.solve(theta_k, k))[0]
         return out
 
+    def _held_out_scores(self, theta):
+        """Per fold: ``k``, its held-out trusted rows and their raw scores
+        under the fold model (``theta`` as in :meth:`held_out_losses`)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        for k, held in enumerate(self.folds):
+            theta_k = theta[k] if theta.ndim == 2 else theta
+            yield k, held, self.held[k].raw(self.solve(theta_k, k))
+
     def held_out_errors(self, theta):
         """Whether the fold model that did not see each trusted row misclassifies it.
 
@@ -221,11 +229,8 @@ class CrossFittedCleaningProblem:
         -------
         errors : ndarray of shape (n_val,), dtype=bool
         """
-        theta = np.asarray(theta, dtype=np.float64)
         out = np.empty(self.n_val, dtype=bool)
-        for k, held in enumerate(self.folds):
-            theta_k = theta[k] if theta.ndim == 2 else theta
-            Z = self.held[k].raw(self.solve(theta_k, k))
+        for k, held, Z in self._held_out_scores(theta):
             pred = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(1)
             out[held] = pred != self.held[k].y
         return out
@@ -246,11 +251,8 @@ class CrossFittedCleaningProblem:
         -------
         brier : ndarray of shape (n_val,)
         """
-        theta = np.asarray(theta, dtype=np.float64)
         out = np.empty(self.n_val)
-        for k, held in enumerate(self.folds):
-            theta_k = theta[k] if theta.ndim == 2 else theta
-            Z = self.held[k].raw(self.solve(theta_k, k))
+        for k, held, Z in self._held_out_scores(theta):
             if Z.shape[1] == 1:  # binary: p1 = sigmoid(z), both classes count
                 p1 = 0.5 * (1.0 + np.tanh(0.5 * Z[:, 0]))
                 out[held] = 2.0 * (p1 - self.held[k].y) ** 2
