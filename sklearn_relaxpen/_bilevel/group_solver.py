@@ -116,16 +116,16 @@ class _Reduced:
                 sr = np.take_along_axis(s, idx[:, :, None], axis=1)
             sr = sr * valid[:, :, None]
         self.s = sr
-        self.idx, self.valid = idx, valid
+        self.idx, self.valid, self.everything = idx, valid, everything
         self.scale, self.wscale = gram.scale, gram.wscale
 
     def gather(self, W):
-        if self.idx.shape[1] == W.shape[1] and self.valid.all():
+        if self.everything:
             return W.copy()
         return np.take_along_axis(W, self.idx, axis=1) * self.valid
 
     def scatter(self, Wr, n_features):
-        if Wr.shape[1] == n_features and self.valid.all():
+        if self.everything:
             return Wr.copy()
         W = np.zeros((Wr.shape[0], n_features))
         np.put_along_axis(W, self.idx, Wr * self.valid, axis=1)
@@ -156,14 +156,14 @@ class _Reduced:
         grad = np.where(valid, grad_f + alpha * W * dpen, 0.0)
         # Penalty curvature: diag(eta + alpha dpen) - alpha V diag(1/n^3) V^T.
         V = W[:, :, None] * s
-        diag = eta + alpha * dpen + ~valid
+        diag = eta + alpha * dpen
         weights = -alpha * inv_n**3
-        if XT is None:
+        if XT is None:  # Q already has the identity on the padding
             H = Q + np.matmul(V * weights[:, None, :], V.transpose(0, 2, 1))
-            H[:, np.arange(H.shape[1]), np.arange(H.shape[1])] += diag - ~valid
+            H[:, np.arange(H.shape[1]), np.arange(H.shape[1])] += diag
             system = _DenseSystem(H, Q)
         else:
-            system = _LowRankSystem(diag, XT, V, weights)
+            system = _LowRankSystem(diag + ~valid, XT, V, weights)
         return grad, system, grad_f, nsq
 
 
@@ -497,11 +497,9 @@ def _with_blockers(release, zero, support):
     released group (overlapping supports): while they stay in ``Z`` they
     pin the shared features, the part of the certificate that failed, and
     the released group could not move off zero."""
-    if not release.any() or (support.ndim == 2 and support.sum(axis=1).max() <= 1):
+    if not release.any():
         return release
-    sup = (support if support.ndim == 3 else support[None]).astype(float)
-    shared = np.einsum("tpl,tpm,tl->tm", sup, sup, release.astype(float))
-    return release | (zero & (shared > 0))
+    return release | (zero & _overlaps(release, support))
 
 
 def _exact_phase(gram, W, s, support, alpha, eta, zero, tol, max_iter):
