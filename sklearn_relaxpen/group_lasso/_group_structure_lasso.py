@@ -510,7 +510,6 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             kwargs.update(
                 strategy="round", max_stages=1, max_iter=self.relaxed_max_iter
             )
-            view = problem
             if self.relaxed_batch_size is not None:
                 # Stochastic mini-batches of tasks (unbiased estimates of G
                 # and of its gradient); the pieces and their order are fixed
