@@ -69,7 +69,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .group_solver import (
     _NORM_FLOOR,
@@ -236,6 +236,7 @@ class GroupStructureProblem:
         self.chunks = chunks
         self.eta = eta
         self.n_jobs = n_jobs
+        self._blas = None
         self.tol = tol
         self.max_iter = max_iter
         self.refit_chunks = refit_chunks
@@ -310,8 +311,10 @@ class GroupStructureProblem:
             return [function(item) for item in items]
         n_jobs = self.n_jobs if self.n_jobs > 0 else os.cpu_count() + 1 + self.n_jobs
         n_jobs = max(1, min(n_jobs, len(items)))
+        if self._blas is None:  # found once: inspecting the libraries is slow
+            self._blas = ThreadpoolController()
         # One BLAS thread per worker thread: no oversubscription.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with self._blas.limit(limits=1, user_api="blas"):
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
                 return list(pool.map(function, items))
 
@@ -448,9 +451,18 @@ class GroupStructureProblem:
         return base + np.sum(deltas, axis=0)
 
 
+# Largest number of bytes of the per-pair Gram matrices gathered for one
+# batched solve of the move evaluator (pairs are cut into blocks below it).
+_MOVE_BLOCK_BYTES = 64 * 2**20
+
+
 def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_iter):
     """Change of one chunk's part of ``G`` under each move (see
-    :meth:`GroupStructureProblem.evaluate_moves`)."""
+    :meth:`GroupStructureProblem.evaluate_moves`).
+
+    Every (task, move) pair that needs a new solution is one row of a batched
+    lower-level solve with its own one-hot ``theta`` (no loop over moves).
+    """
     gram = chunk.gram()
     W, zero = state
     feature, new = moves[:, 0], moves[:, 1]
@@ -460,17 +472,21 @@ def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_ite
     both_zero = zero[:, old] & zero[:, new]  # (T, k)
     gain = u2[:, new] + g[:, feature] ** 2
     keeps = both_zero & (np.sqrt(gain) <= alpha * (1 + 1e-6))
-    task, move = np.nonzero(~keeps)
+    move, task = np.nonzero(~keeps.T)
     out = np.zeros(moves.shape[0])
     if task.size == 0:
         return out
     resid = _matvec(chunk.X_val, W) - chunk.y_val
     current = chunk.weight_val * np.einsum("tn,tn->t", resid, resid)
-    for m in np.unique(move):
-        t = task[move == m]
-        moved = theta.copy()
-        moved[feature[m]] = 0.0
-        moved[feature[m], new[m]] = 1.0
+    per_pair = gram.Q.nbytes // gram.Q.shape[0] if gram.Q.ndim == 3 else 0
+    per_pair += theta.nbytes
+    block = max(1, _MOVE_BLOCK_BYTES // per_pair)
+    for start in range(0, task.size, block):
+        t, m = task[start : start + block], move[start : start + block]
+        moved = np.repeat(theta[None], t.size, axis=0)
+        rows = np.arange(t.size)
+        moved[rows, feature[m]] = 0.0
+        moved[rows, feature[m], new[m]] = 1.0
         W_new, _, _, _ = solve_lower(
             gram.subset(t),
             moved,
@@ -483,7 +499,8 @@ def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_ite
         )
         X_val = chunk.X_val if chunk.X_val.ndim == 2 else chunk.X_val[t]
         r = _matvec(X_val, W_new) - chunk.y_val[t]
-        out[m] = np.sum(chunk.weight_val[t] * np.einsum("tn,tn->t", r, r) - current[t])
+        change = chunk.weight_val[t] * np.einsum("tn,tn->t", r, r) - current[t]
+        out += np.bincount(m, weights=change, minlength=out.size)
     return out
 
 
@@ -597,7 +614,10 @@ class MiniBatchProblem:
                 max_iter=problem.max_iter,
             )
 
-        results = problem._map(solve, list(batch))
+        # In the calling thread, whatever n_jobs: a batch has a few pieces of
+        # a few tasks, whose many small array operations hold the GIL; on
+        # threads they ran slower than one after the other.
+        results = [solve(i) for i in batch]
         scale = len(self.pieces) / len(batch)
         value, grad_theta, grad_alpha = 0.0, np.zeros_like(theta), 0.0
         for i, (v, gt, ga, state, info) in zip(batch, results):

@@ -754,11 +754,13 @@ _PARAMETERS_DOC = """
         Newton steps of the lower-level solver per phase (between two
         updates of the set of zero groups).
     n_jobs : int, default={default}
-        Number of threads over chunks of tasks (``-1``: all cores). Tasks are
-        independent given ``(theta, alpha)`` and the chunks are fixed, so
-        results do not depend on ``n_jobs``. During the parallel sections
-        BLAS runs single-threaded; otherwise the BLAS thread setting of the
-        caller (e.g. ``threadpoolctl``) is respected.
+        Number of threads over chunks of tasks (``-1``: all cores) for the
+        full passes, the polish's move evaluations and the refit; the
+        relaxation's mini-batches (a few small pieces) run in the calling
+        thread. Tasks are independent given ``(theta, alpha)`` and the chunks
+        are fixed, so results do not depend on ``n_jobs``. During the
+        parallel sections BLAS runs single-threaded; otherwise the BLAS thread
+        setting of the caller (e.g. ``threadpoolctl``) is respected.
 """
 
 document_estimator(GroupStructureLassoCV, _PARAMETERS_DOC)

@@ -5,6 +5,7 @@
 import numpy as np
 import pytest
 
+from sklearn_relaxpen._bilevel import group_lasso as gl
 from sklearn_relaxpen._bilevel.group_lasso import (
     GroupStructureProblem,
     MiniBatchProblem,
@@ -375,6 +376,28 @@ def test_evaluate_moves_matches_fresh_solves(shared):
         GroupStructureProblem(problem.chunks, ETA, tol=1e-14).value(theta, lam),
         rel=1e-12,
     )
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_evaluate_moves_in_blocks_equals_one_batch(shared, monkeypatch):
+    """The (task, move) pairs cut into blocks of one or a few pairs (the
+    memory cap of the batched solve) give the same values as one block."""
+    problem, theta = _binary_problem(shared)
+    lam = np.array([np.log(0.5)])
+    problem.value_and_grad(theta, lam)
+    moves = np.array(
+        [(k, c) for k in range(theta.shape[0]) for c in range(3) if theta[k, c] == 0]
+    )
+    whole = problem.evaluate_moves(theta, lam, moves)
+    gram = problem.chunks[0].gram()
+    per_pair = (gram.Q.nbytes // gram.Q.shape[0] if gram.Q.ndim == 3 else 0) + (
+        theta.nbytes
+    )
+    for n_pairs in (1, 3):
+        monkeypatch.setattr(gl, "_MOVE_BLOCK_BYTES", n_pairs * per_pair)
+        np.testing.assert_allclose(
+            problem.evaluate_moves(theta, lam, moves), whole, rtol=1e-12, atol=1e-15
+        )
 
 
 def test_evaluate_moves_without_a_previous_call():
