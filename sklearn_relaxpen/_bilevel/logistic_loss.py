@@ -128,12 +128,24 @@ class WeightedLogisticLoss:
 
     def value_grad(self, theta, coef):
         """Objective and gradient with respect to ``coef``."""
+        return self.value_grad_curv(theta, coef)[:2]
+
+    def value_grad_curv(self, theta, coef):
+        """Objective, gradient and the per-row curvature at ``coef``.
+
+        The curvature equals ``curvature(raw(coef))``, from the probabilities
+        the gradient already needs (Newton's method uses all three at each
+        accepted point).
+        """
         Z = self.raw(coef)
-        loss, resid, _ = self.losses_and_residuals(Z, self.target)
+        loss, resid, proba = self.losses_and_residuals(Z, self.target)
         pval, pgrad = self._penalty(coef)
         val = float(theta @ loss) + pval
         grad = self.Xt.T @ (theta[:, None] * resid) + pgrad
-        return val, grad
+        if self.binary:
+            p = proba[:, 0]
+            return val, grad, p * (1.0 - p)
+        return val, grad, proba
 
     def curvature(self, Z):
         """Per-row curvature: p (1 - p) (binary) or the softmax probabilities."""
