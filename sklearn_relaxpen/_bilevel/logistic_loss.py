@@ -85,9 +85,10 @@ class WeightedLogisticLoss:
     # -- building blocks --------------------------------------------------
     def _penalty(self, coef):
         W = coef[:-1]
-        val = 0.5 / self.C * np.sum(W * W)
-        grad = np.zeros_like(coef)
-        grad[:-1] = W / self.C
+        val = 0.5 / self.C * (W * W).sum()
+        grad = np.empty_like(coef)
+        np.divide(W, self.C, out=grad[:-1])
+        grad[-1] = 0.0
         if not self.binary:
             s = coef[-1].sum()
             val += 0.5 * self.gauge * s * s
@@ -226,7 +227,8 @@ class WeightedLogisticLoss:
         p1 = self.n_features + 1
         if self.binary:
             H = _weighted_gram(Xt, theta * curv)
-            H[np.arange(p1 - 1), np.arange(p1 - 1)] += 1.0 / self.C
+            idx = np.arange(p1 - 1)
+            H[idx, idx] += 1.0 / self.C
             return H
         K = self.n_classes
         P = curv

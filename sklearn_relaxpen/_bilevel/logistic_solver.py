@@ -87,10 +87,12 @@ def newton(loss, theta, coef0, *, tol, max_iter, direct):
     ``(coef, n_iter, converged)``.
     """
     coef = np.array(coef0, dtype=np.float64, copy=True)
-    scale = max(1.0, float(np.sum(np.abs(theta))))
+    scale = max(1.0, float(np.abs(theta).sum()))
     f, g, curv = loss.value_grad_curv(theta, coef)
+    # (method-form reductions: the same sums as np.max / np.sum, without
+    # their per-call dispatch, which shows at thousands of small solves)
     for it in range(1, max_iter + 1):
-        gmax = np.max(np.abs(g))
+        gmax = np.abs(g).max()
         if gmax <= tol * scale:
             return coef, it - 1, True
         if direct:
@@ -100,10 +102,10 @@ def newton(loss, theta, coef0, *, tol, max_iter, direct):
         else:
             rtol = min(0.5, np.sqrt(np.linalg.norm(g) / scale))
             step = cg_solve(loss, theta, coef, curv, -g, rtol)
-        slope = float(np.sum(g * step))
+        slope = float((g * step).sum())
         if slope >= 0:  # not a descent direction (numerical trouble)
             step = -g
-            slope = -float(np.sum(g * g))
+            slope = -float((g * g).sum())
         t = 1.0
         for _ in range(40):
             new = coef + t * step
@@ -111,7 +113,7 @@ def newton(loss, theta, coef0, *, tol, max_iter, direct):
             if f_new <= f + 1e-4 * t * slope or abs(f_new - f) <= 1e-14 * abs(f):
                 break
             t *= 0.5
-        stalled = np.max(np.abs(new - coef)) <= 1e-15 * (1.0 + np.max(np.abs(coef)))
+        stalled = np.abs(new - coef).max() <= 1e-15 * (1.0 + np.abs(coef).max())
         coef, f, g, curv = new, f_new, g_new, curv_new
         if stalled:  # machine precision reached
             return coef, it, True
