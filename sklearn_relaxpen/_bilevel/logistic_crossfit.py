@@ -209,13 +209,28 @@ class CrossFittedCleaningProblem:
             out[held] = self._held_loss(k, self.solve(theta_k, k))[0]
         return out
 
-    def _held_out_scores(self, theta):
+    def _held_out_raw(self, theta):
         """Per fold: ``k``, its held-out trusted rows and their raw scores
         under the fold model (``theta`` as in :meth:`held_out_losses`)."""
         theta = np.asarray(theta, dtype=np.float64)
         for k, held in enumerate(self.folds):
             theta_k = theta[k] if theta.ndim == 2 else theta
             yield k, held, self.held[k].raw(self.solve(theta_k, k))
+
+    def _errors_of(self, k, Z):
+        pred = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(1)
+        return pred != self.held[k].y
+
+    def _brier_of(self, k, Z):
+        y = self.held[k].y
+        if Z.shape[1] == 1:  # binary: p1 = sigmoid(z), both classes count
+            p1 = 0.5 * (1.0 + np.tanh(0.5 * Z[:, 0]))
+            return 2.0 * (p1 - y) ** 2
+        Z = Z - Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        P /= P.sum(axis=1, keepdims=True)
+        P[np.arange(Z.shape[0]), y] -= 1.0
+        return np.einsum("ij,ij->i", P, P)
 
     def held_out_errors(self, theta):
         """Whether the fold model that did not see each trusted row misclassifies it.
@@ -230,9 +245,8 @@ class CrossFittedCleaningProblem:
         errors : ndarray of shape (n_val,), dtype=bool
         """
         out = np.empty(self.n_val, dtype=bool)
-        for k, held, Z in self._held_out_scores(theta):
-            pred = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(1)
-            out[held] = pred != self.held[k].y
+        for k, held, Z in self._held_out_raw(theta):
+            out[held] = self._errors_of(k, Z)
         return out
 
     def held_out_brier(self, theta):
@@ -252,17 +266,36 @@ class CrossFittedCleaningProblem:
         brier : ndarray of shape (n_val,)
         """
         out = np.empty(self.n_val)
-        for k, held, Z in self._held_out_scores(theta):
-            if Z.shape[1] == 1:  # binary: p1 = sigmoid(z), both classes count
-                p1 = 0.5 * (1.0 + np.tanh(0.5 * Z[:, 0]))
-                out[held] = 2.0 * (p1 - self.held[k].y) ** 2
-            else:
-                Z = Z - Z.max(axis=1, keepdims=True)
-                P = np.exp(Z)
-                P /= P.sum(axis=1, keepdims=True)
-                P[np.arange(held.shape[0]), self.held[k].y] -= 1.0
-                out[held] = np.einsum("ij,ij->i", P, P)
+        for k, held, Z in self._held_out_raw(theta):
+            out[held] = self._brier_of(k, Z)
         return out
+
+    def held_out_scores(self, theta):
+        """Held-out log-loss, error and Brier score of each trusted row at once.
+
+        The same values as :meth:`held_out_losses`, :meth:`held_out_errors`
+        and :meth:`held_out_brier`, from one lower-level solve per fold
+        instead of three.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_samples,) or (n_folds, n_samples)
+            As in :meth:`held_out_losses`.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_val,)
+        errors : ndarray of shape (n_val,), dtype=bool
+        brier : ndarray of shape (n_val,)
+        """
+        losses = np.empty(self.n_val)
+        errors = np.empty(self.n_val, dtype=bool)
+        brier = np.empty(self.n_val)
+        for k, held, Z in self._held_out_raw(theta):
+            losses[held] = self.held[k].losses_and_residuals(Z, self.held[k].target)[0]
+            errors[held] = self._errors_of(k, Z)
+            brier[held] = self._brier_of(k, Z)
+        return losses, errors, brier
 
     def value(self, theta, lam=None):
         """Cross-fitted trusted log-loss ``G(theta)`` (mean over trusted rows).

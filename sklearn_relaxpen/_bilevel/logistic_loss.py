@@ -85,9 +85,10 @@ class WeightedLogisticLoss:
     # -- building blocks --------------------------------------------------
     def _penalty(self, coef):
         W = coef[:-1]
-        val = 0.5 / self.C * np.sum(W * W)
-        grad = np.zeros_like(coef)
-        grad[:-1] = W / self.C
+        val = 0.5 / self.C * (W * W).sum()
+        grad = np.empty_like(coef)
+        np.divide(W, self.C, out=grad[:-1])
+        grad[-1] = 0.0
         if not self.binary:
             s = coef[-1].sum()
             val += 0.5 * self.gauge * s * s
@@ -128,12 +129,24 @@ class WeightedLogisticLoss:
 
     def value_grad(self, theta, coef):
         """Objective and gradient with respect to ``coef``."""
+        return self.value_grad_curv(theta, coef)[:2]
+
+    def value_grad_curv(self, theta, coef):
+        """Objective, gradient and the per-row curvature at ``coef``.
+
+        The curvature equals ``curvature(raw(coef))``, from the probabilities
+        the gradient already needs (Newton's method uses all three at each
+        accepted point).
+        """
         Z = self.raw(coef)
-        loss, resid, _ = self.losses_and_residuals(Z, self.target)
+        loss, resid, proba = self.losses_and_residuals(Z, self.target)
         pval, pgrad = self._penalty(coef)
         val = float(theta @ loss) + pval
         grad = self.Xt.T @ (theta[:, None] * resid) + pgrad
-        return val, grad
+        if self.binary:
+            p = proba[:, 0]
+            return val, grad, p * (1.0 - p)
+        return val, grad, proba
 
     def curvature(self, Z):
         """Per-row curvature: p (1 - p) (binary) or the softmax probabilities."""
@@ -214,7 +227,8 @@ class WeightedLogisticLoss:
         p1 = self.n_features + 1
         if self.binary:
             H = _weighted_gram(Xt, theta * curv)
-            H[np.arange(p1 - 1), np.arange(p1 - 1)] += 1.0 / self.C
+            idx = np.arange(p1 - 1)
+            H[idx, idx] += 1.0 / self.C
             return H
         K = self.n_classes
         P = curv

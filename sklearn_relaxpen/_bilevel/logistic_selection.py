@@ -239,6 +239,82 @@ def crossfit_select(
     -------
     selection : CrossFitSelection
     """
+    grid, rows, runs, folds, converged = _crossfit_scores(
+        X,
+        y,
+        X_val,
+        y_val,
+        n_classes=n_classes,
+        Cs=Cs,
+        trusted_Cs=trusted_Cs,
+        n_passes=n_passes,
+        n_folds=n_folds,
+        random_state=random_state,
+        tol=tol,
+        solver=solver,
+        sample_weight=sample_weight,
+    )
+    y = np.asarray(y, dtype=np.intp)
+    n = y.shape[0]
+    cv_loss, cv_error, cv_brier = (rows[k].mean(axis=2) for k in rows)
+    j, col = _choose(rows["brier"], allow_trusted_only)
+    # the scores of the chosen option (trusted only: of the trusted model)
+    proba = runs[j][col]
+    agreement = proba[np.arange(n), y] / proba.max(axis=1)
+    trusted_only = bool(col == 3)
+    mask = agreement >= 1.0 if not trusted_only else np.zeros(n, dtype=bool)
+    return CrossFitSelection(
+        mask=mask,
+        agreement=agreement,
+        proba=proba,
+        C=float(grid[j]),
+        trusted_only=trusted_only,
+        option=_OPTIONS[col],
+        Cs=grid,
+        cv_loss=cv_loss,
+        cv_error=cv_error,
+        cv_brier=cv_brier,
+        folds=folds,
+        loss=float(cv_loss[j, col]),
+        converged=bool(converged),
+    )
+
+
+def _crossfit_scores(
+    X,
+    y,
+    X_val,
+    y_val,
+    *,
+    n_classes,
+    Cs=(0.03, 0.1, 0.3, 1.0),
+    trusted_Cs=None,
+    n_passes=2,
+    n_folds=5,
+    random_state=None,
+    tol=1e-4,
+    solver="auto",
+    sample_weight=None,
+):
+    """Held-out trusted scores of every (``C``, option) of the selection.
+
+    Parameters as in :func:`crossfit_select`.
+
+    Returns
+    -------
+    grid : ndarray of shape (n_Cs,)
+        The union of ``Cs`` and ``trusted_Cs``, ascending.
+    rows : dict of ndarray of shape (n_Cs, 4, n_val)
+        ``"loss"``, ``"error"`` and ``"brier"``: the held-out score of every
+        trusted row per ``C`` and option (NaN where not tried).
+    runs : dict
+        Per index of ``grid``, the scorer probabilities of the four options
+        (None where not tried).
+    folds : list of ndarray
+        Held-out trusted indices of each fold.
+    converged : bool
+        Whether every lower-level Newton solve reached its tolerance.
+    """
     X = np.asarray(X, dtype=np.float64)
     X_val = np.asarray(X_val, dtype=np.float64)
     y = np.asarray(y, dtype=np.intp)
@@ -266,9 +342,11 @@ def crossfit_select(
     }
 
     def score(j, col, problem, theta):
-        rows["loss"][j, col] = problem.held_out_losses(theta)
-        rows["error"][j, col] = problem.held_out_errors(theta)
-        rows["brier"][j, col] = problem.held_out_brier(theta)
+        (
+            rows["loss"][j, col],
+            rows["error"][j, col],
+            rows["brier"][j, col],
+        ) = problem.held_out_scores(theta)
 
     runs, coef, fold_coefs, converged = {}, None, None, True
     for j, C in enumerate(grid):
@@ -316,25 +394,4 @@ def crossfit_select(
         converged &= ok and problem.converged
         both = 0.5 * (trusted_proba + proba)
         runs[j] = (proba, trusted_proba, both, trusted_proba)
-    cv_loss, cv_error, cv_brier = (rows[k].mean(axis=2) for k in rows)
-    j, col = _choose(rows["brier"], allow_trusted_only)
-    # the scores of the chosen option (trusted only: of the trusted model)
-    proba = runs[j][col]
-    agreement = proba[np.arange(n), y] / proba.max(axis=1)
-    trusted_only = bool(col == 3)
-    mask = agreement >= 1.0 if not trusted_only else np.zeros(n, dtype=bool)
-    return CrossFitSelection(
-        mask=mask,
-        agreement=agreement,
-        proba=proba,
-        C=float(grid[j]),
-        trusted_only=trusted_only,
-        option=_OPTIONS[col],
-        Cs=grid,
-        cv_loss=cv_loss,
-        cv_error=cv_error,
-        cv_brier=cv_brier,
-        folds=folds,
-        loss=float(cv_loss[j, col]),
-        converged=bool(converged),
-    )
+    return grid, rows, runs, folds, bool(converged)

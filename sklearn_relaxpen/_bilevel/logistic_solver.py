@@ -33,13 +33,25 @@ def use_direct(solver, n_params):
     )
 
 
+_potrf, _potrs = linalg.get_lapack_funcs(("potrf", "potrs"), dtype=np.float64)
+
+
 def solve_spd(H, rhs):
-    """Solve ``H x = rhs`` for a symmetric (nearly) positive definite H."""
-    try:
-        factor = linalg.cho_factor(H, lower=False, check_finite=False)
-        return linalg.cho_solve(factor, rhs, check_finite=False)
-    except linalg.LinAlgError:
+    """Solve ``H x = rhs`` for a symmetric (nearly) positive definite H.
+
+    The LAPACK calls of ``cho_factor`` / ``cho_solve`` (same results),
+    without their input checks: the Newton steps of small problems make
+    thousands of these solves, and the checks cost as much as the solve.
+    """
+    H = np.asarray(H, dtype=np.float64)
+    rhs = np.asarray(rhs, dtype=np.float64)
+    factor, info = _potrf(H, lower=False, overwrite_a=False, clean=False)
+    if info != 0:  # not positive definite (info > 0)
         return linalg.lstsq(H, rhs, check_finite=False)[0]
+    x, info = _potrs(factor, rhs, lower=False, overwrite_b=False)
+    if info != 0:  # pragma: no cover - an illegal argument, not expected
+        raise ValueError(f"illegal value in argument {-info} of LAPACK potrs")
+    return x
 
 
 def cg_solve(loss, theta, coef, curv, rhs, rtol, x0=None):
@@ -75,13 +87,14 @@ def newton(loss, theta, coef0, *, tol, max_iter, direct):
     ``(coef, n_iter, converged)``.
     """
     coef = np.array(coef0, dtype=np.float64, copy=True)
-    scale = max(1.0, float(np.sum(np.abs(theta))))
-    f, g = loss.value_grad(theta, coef)
+    scale = max(1.0, float(np.abs(theta).sum()))
+    f, g, curv = loss.value_grad_curv(theta, coef)
+    # (method-form reductions: the same sums as np.max / np.sum, without
+    # their per-call dispatch, which shows at thousands of small solves)
     for it in range(1, max_iter + 1):
-        gmax = np.max(np.abs(g))
+        gmax = np.abs(g).max()
         if gmax <= tol * scale:
             return coef, it - 1, True
-        curv = loss.curvature(loss.raw(coef))
         if direct:
             H = loss.hessian(theta, coef, curv=curv)
             step = solve_spd(H, -g.ravel())
@@ -89,19 +102,19 @@ def newton(loss, theta, coef0, *, tol, max_iter, direct):
         else:
             rtol = min(0.5, np.sqrt(np.linalg.norm(g) / scale))
             step = cg_solve(loss, theta, coef, curv, -g, rtol)
-        slope = float(np.sum(g * step))
+        slope = float((g * step).sum())
         if slope >= 0:  # not a descent direction (numerical trouble)
             step = -g
-            slope = -float(np.sum(g * g))
+            slope = -float((g * g).sum())
         t = 1.0
         for _ in range(40):
             new = coef + t * step
-            f_new, g_new = loss.value_grad(theta, new)
+            f_new, g_new, curv_new = loss.value_grad_curv(theta, new)
             if f_new <= f + 1e-4 * t * slope or abs(f_new - f) <= 1e-14 * abs(f):
                 break
             t *= 0.5
-        stalled = np.max(np.abs(new - coef)) <= 1e-15 * (1.0 + np.max(np.abs(coef)))
-        coef, f, g = new, f_new, g_new
+        stalled = np.abs(new - coef).max() <= 1e-15 * (1.0 + np.abs(coef).max())
+        coef, f, g, curv = new, f_new, g_new, curv_new
         if stalled:  # machine precision reached
             return coef, it, True
     gmax = np.max(np.abs(g))

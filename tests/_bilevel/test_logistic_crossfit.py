@@ -117,3 +117,23 @@ def test_bad_folds_and_labels():
         CrossFittedCleaningProblem(
             X, y, X_val, y_val + 2, folds=_folds(10, 2), n_classes=2
         )
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_held_out_scores_equal_the_three_separate_scores(n_classes):
+    """One solve per fold gives exactly the log-loss, error and Brier rows."""
+    X, y, X_val, y_val = _data(n_classes, n_samples=80, n_val=24, seed=3)
+    rng = np.random.RandomState(0)
+    for theta in (rng.rand(80) < 0.6, rng.rand(4, 80) < 0.6):
+        theta = theta.astype(float)
+        separate = CrossFittedCleaningProblem(
+            X, y, X_val, y_val, folds=_folds(24, 4), C=0.5, tol=1e-6
+        )
+        together = CrossFittedCleaningProblem(
+            X, y, X_val, y_val, folds=_folds(24, 4), C=0.5, tol=1e-6
+        )
+        losses, errors, brier = together.held_out_scores(theta)
+        np.testing.assert_array_equal(losses, separate.held_out_losses(theta))
+        np.testing.assert_array_equal(errors, separate.held_out_errors(theta))
+        np.testing.assert_array_equal(brier, separate.held_out_brier(theta))
+        assert errors.dtype == bool and losses.shape == brier.shape == (24,)

@@ -33,3 +33,23 @@ def test_hessian_and_hessp_agree_with_gradient_differences():
         rtol=1e-10,
         atol=1e-10,
     )
+
+
+def test_value_grad_curv_is_value_grad_and_curvature():
+    """The curvature returned with the gradient is curvature(raw(coef)) exactly."""
+    rng = np.random.RandomState(2)
+    for n_classes in (2, 3):
+        X, y, _, _ = _data(n_classes, n_samples=30)
+        loss = WeightedLogisticLoss(X, y, n_classes, C=0.3)
+        theta = rng.uniform(0, 1, 30)
+        coef = rng.randn(*loss.coef_shape)
+        val, grad, curv = loss.value_grad_curv(theta, coef)
+        val2, grad2 = loss.value_grad(theta, coef)
+        assert val == val2
+        np.testing.assert_array_equal(grad, grad2)
+        np.testing.assert_array_equal(curv, loss.curvature(loss.raw(coef)))
+        # the penalty's gradient: W / C, zero for the intercept row
+        _, pgrad = loss._penalty(coef)
+        np.testing.assert_array_equal(pgrad[:-1], coef[:-1] / 0.3)
+        if n_classes == 2:
+            assert pgrad[-1, 0] == 0.0

@@ -5,6 +5,7 @@ from sklearn.datasets import make_classification
 
 from sklearn_relaxpen._bilevel.logistic_selection import (
     _choose,
+    _crossfit_scores,
     crossfit_select,
     trusted_folds,
 )
@@ -116,3 +117,40 @@ def test_crossfit_select_wider_grid_for_the_trusted_rows():
         X, y, X_val, y_val, n_classes=3, Cs=(0.1, 1.0), random_state=0
     )
     np.testing.assert_allclose(sel.cv_brier[1:3], same.cv_brier)
+
+
+def test_crossfit_select_choice_is_the_rule_on_the_per_row_scores():
+    """The returned choice recomputed by hand from the per-row held-out scores."""
+    X, y, X_val, y_val = _data(3, n_samples=150, n_val=40, seed=8)
+    y_noisy, _ = make_noisy_labels(y, 0.3, random_state=1)
+    kwargs = dict(
+        n_classes=3, Cs=(0.1, 1.0), trusted_Cs=(0.03, 0.1, 1.0), random_state=0
+    )
+    sel = crossfit_select(X, y_noisy, X_val, y_val, **kwargs)
+    grid, rows, runs, folds, _ = _crossfit_scores(X, y_noisy, X_val, y_val, **kwargs)
+    np.testing.assert_array_equal(grid, sel.Cs)
+    for name, table in (
+        ("loss", sel.cv_loss),
+        ("error", sel.cv_error),
+        ("brier", sel.cv_brier),
+    ):
+        np.testing.assert_array_equal(rows[name].mean(axis=2), table)
+    brier = rows["brier"]
+    # smallest mean Brier among the noisy options (NaN: not tried)
+    best, j, col = np.inf, None, None
+    for jj in range(len(grid)):
+        for cc in range(3):
+            value = brier[jj, cc].mean()
+            if not np.isnan(value) and value < best:
+                best, j, col = value, jj, cc
+    # the trusted rows at their best C win only by more than one standard error
+    j_t = int(np.argmin([brier[jj, 3].mean() for jj in range(len(grid))]))
+    diff = brier[j, col] - brier[j_t, 3]
+    if diff.mean() > diff.std(ddof=1) / np.sqrt(diff.size):
+        j, col = j_t, 3
+    assert sel.C == grid[j]
+    assert sel.option == ("agreement", "filter", "both", "trusted_only")[col]
+    proba = runs[j][col]
+    agrees = proba[np.arange(150), y_noisy] >= proba.max(axis=1)
+    expected = agrees if col < 3 else np.zeros(150, dtype=bool)
+    np.testing.assert_array_equal(sel.mask, expected)

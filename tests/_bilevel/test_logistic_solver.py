@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 import numpy as np
 import pytest
+from scipy import linalg
 from sklearn.linear_model import LogisticRegression
 
 from sklearn_relaxpen._bilevel.logistic_loss import WeightedLogisticLoss
-from sklearn_relaxpen._bilevel.logistic_solver import newton, use_direct
+from sklearn_relaxpen._bilevel.logistic_solver import newton, solve_spd, use_direct
 
 from ._logistic_data import _data
 
@@ -57,3 +58,21 @@ def test_lower_level_matches_sklearn_at_binary_theta(n_classes, solver):
 def test_use_direct_bad_solver():
     with pytest.raises(ValueError, match="solver"):
         use_direct("lbfgs", 10)
+
+
+def test_solve_spd_equals_cho_solve_and_falls_back_to_least_squares():
+    rng = np.random.RandomState(0)
+    A = rng.randn(12, 7)
+    H = A.T @ A + 0.1 * np.eye(7)
+    rhs = rng.randn(7)
+    H_before, rhs_before = H.copy(), rhs.copy()
+    x = solve_spd(H, rhs)
+    expected = linalg.cho_solve(linalg.cho_factor(H), rhs)
+    np.testing.assert_array_equal(x, expected)  # the same LAPACK calls
+    np.testing.assert_array_equal(H, H_before)  # inputs untouched
+    np.testing.assert_array_equal(rhs, rhs_before)
+    # not positive definite: the least-squares solution
+    S = np.diag([1.0, 2.0, -1.0, 0.0, 3.0, 1.0, 1.0])
+    np.testing.assert_allclose(
+        solve_spd(S, rhs), linalg.lstsq(S, rhs)[0], rtol=1e-12, atol=1e-12
+    )
