@@ -27,7 +27,13 @@ reports the default fit's number of full passes over the tasks
 against ``round`` (G, error) measured in the same run.
 
 ``--params key=value ...`` overrides parameters of the default (to compare
-schedules against the same ``round``). Example::
+schedules against the same ``round``). ``--timing`` instead times the default
+fit with ``n_jobs=1`` and ``n_jobs=2`` on one configuration per ``--tasks``
+(inequal, a=0.3, seed 1; run it on an idle machine), checks that both give
+the same coefficients, and prints the ratio, the number of full passes and
+mini-batch hypergradients, the polish's share and the time of one warm
+full-batch hypergradient at the relaxed and at the binary ``theta``.
+Example::
 
     python benchmarks/bench_group_structure.py --tasks 100 500 \
         --sizes inequal random --a 0.1 0.3 0.5 --seeds 0 1 2
@@ -47,6 +53,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_relaxpen._bilevel.group_lasso import GroupStructureProblem
 from sklearn_relaxpen._bilevel.group_tasks import TaskSet
+from sklearn_relaxpen._core import RowSimplex
 from sklearn_relaxpen.datasets import make_group_structure_regression
 from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
 
@@ -189,6 +196,71 @@ def run(T, sizes, a, seed, args):
     return rows, n_pass, pass_time, polish_info
 
 
+def _warm_hypergradient_time(d, T, N, model, theta, step, repeats=5):
+    """Seconds of one warm full-batch hypergradient at ``theta`` moved by a
+    random step of size ``step`` (projected onto the simplex rows) from the
+    previous call's point, as between two upper iterations."""
+    P = d.X_train.shape[1]
+    tasks = TaskSet(
+        list(d.X_train.reshape(T, N, P)),
+        list(d.y_train.reshape(T, N)),
+        list(d.X_val.reshape(T, N, P)),
+        list(d.y_val.reshape(T, N)),
+    )
+    problem = GroupStructureProblem.from_tasks([tasks], ETA, fit_intercept=False)
+    lam = np.array([np.log(model.alpha_)])
+    problem.value_and_grad(theta, lam)  # the warm start
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        moved = theta + step * rng.standard_normal(theta.shape)
+        problem.value_and_grad(RowSimplex().project(moved) if step else theta, lam)
+    return (time.perf_counter() - t0) / repeats
+
+
+def timing(tasks):
+    """Default fit with n_jobs=1 and 2 (see the module docstring)."""
+    P, L, N = 100, 10, 20
+    for T in tasks:
+        d = make_group_structure_regression(
+            T, P, L, N, group_sizes="inequal", a=0.3, random_state=1
+        )
+        fit_kw = dict(
+            tasks=d.tasks_train, X_val=d.X_val, y_val=d.y_val, tasks_val=d.tasks_val
+        )
+        seconds, coefs = {}, {}
+        for n_jobs in (1, 2):
+            model = GroupStructureLassoCV(
+                L, fit_intercept=False, random_state=1, n_jobs=n_jobs
+            )
+            t0 = time.perf_counter()
+            model.fit(d.X_train, d.y_train, **fit_kw)
+            seconds[n_jobs] = time.perf_counter() - t0
+            coefs[n_jobs] = model.coef_
+            print(
+                f"T={T} n_jobs={n_jobs}: fit {seconds[n_jobs]:.1f} s "
+                f"(polish {model.polish_.time:.1f} s, "
+                f"{model.polish_.n_evaluations} evaluations); "
+                f"{model.n_hypergradients_} full passes, "
+                f"{model.n_batch_hypergradients_} mini-batch hypergradients "
+                f"({model.n_batch_task_solves_ / T:.0f} pass equivalents); "
+                f"lower_converged_={model.lower_converged_}",
+                flush=True,
+            )
+        same = np.array_equal(coefs[1], coefs[2])
+        print(
+            f"T={T}: n_jobs=2 / n_jobs=1 time {seconds[2] / seconds[1]:.2f}; "
+            f"identical coefficients: {same}"
+        )
+        binary = model.group_assignment_.astype(float)
+        relaxed = _warm_hypergradient_time(d, T, N, model, model.theta_relaxed_, 1e-3)
+        at_binary = _warm_hypergradient_time(d, T, N, model, binary, 0.0)
+        print(
+            f"T={T}: one warm full-batch hypergradient: {relaxed:.3f} s near the "
+            f"relaxed theta (steps of 1e-3), {at_binary:.3f} s at the binary theta"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, nargs="+", default=[100, 500])
@@ -204,7 +276,15 @@ def main():
         help="overrides of the default's parameters, e.g. relaxed_batch_size=48 "
         "max_polish_moves=10 (values read as Python literals)",
     )
+    parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="time the default fit with n_jobs=1 and 2 (idle machine)",
+    )
     args = parser.parse_args()
+    if args.timing:
+        timing(args.tasks)
+        return
     args.params = {
         key: ast.literal_eval(value)
         for key, value in (item.split("=", 1) for item in args.params)
