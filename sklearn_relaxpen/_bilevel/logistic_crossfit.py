@@ -244,10 +244,7 @@ class CrossFittedCleaningProblem:
         -------
         errors : ndarray of shape (n_val,), dtype=bool
         """
-        out = np.empty(self.n_val, dtype=bool)
-        for k, held, Z in self._held_out_raw(theta):
-            out[held] = self._errors_of(k, Z)
-        return out
+        return self.held_out_scores(theta)[1]
 
     def held_out_brier(self, theta):
         """Brier score of each trusted row under the fold model that did not see it.
@@ -265,10 +262,7 @@ class CrossFittedCleaningProblem:
         -------
         brier : ndarray of shape (n_val,)
         """
-        out = np.empty(self.n_val)
-        for k, held, Z in self._held_out_raw(theta):
-            out[held] = self._brier_of(k, Z)
-        return out
+        return self.held_out_scores(theta)[2]
 
     def held_out_scores(self, theta):
         """Held-out log-loss, error and Brier score of each trusted row at once.
