@@ -540,7 +540,8 @@ class MiniBatchProblem:
     Parameters
     ----------
     problem : GroupStructureProblem
-        The full problem (its chunks, lower-level settings and ``n_jobs``).
+        The full problem (its chunks and lower-level settings; the pieces of
+        a batch are solved in the calling thread whatever its ``n_jobs``).
     batch_size : int
         Tasks per mini-batch (rounded to whole pieces). At least the number
         of tasks means full passes of ``problem``.
