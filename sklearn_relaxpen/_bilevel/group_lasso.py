@@ -513,8 +513,7 @@ def _split_chunk(chunk, n_parts):
     gram = chunk.gram()
     pieces = []
     for idx in np.array_split(np.arange(chunk.n_tasks), n_parts):
-        per_task = chunk.X.ndim == 3
-        X = chunk.X[idx] if per_task else chunk.X
+        X = chunk.X[idx] if chunk.X.ndim == 3 else chunk.X
         X_val = chunk.X_val[idx] if chunk.X_val.ndim == 3 else chunk.X_val
         piece = TaskChunk(X, chunk.y[idx], X_val, chunk.y_val[idx])
         piece.weight_val = chunk.weight_val[idx]
@@ -604,8 +603,12 @@ class MiniBatchProblem:
         alpha = float(np.exp(np.asarray(lam, dtype=float).ravel()[0]))
         batch = self.next_batch()
 
-        def solve(i):
-            return chunk_value_and_grad(
+        # In the calling thread, whatever n_jobs: a batch has a few pieces of
+        # a few tasks, whose many small array operations hold the GIL; on
+        # threads they ran slower than one after the other.
+        value, grad_theta, grad_alpha = 0.0, np.zeros_like(theta), 0.0
+        for i in batch:
+            v, gt, ga, self.states[i], info = chunk_value_and_grad(
                 self.pieces[i],
                 theta,
                 alpha,
@@ -614,20 +617,12 @@ class MiniBatchProblem:
                 tol=problem.tol,
                 max_iter=problem.max_iter,
             )
-
-        # In the calling thread, whatever n_jobs: a batch has a few pieces of
-        # a few tasks, whose many small array operations hold the GIL; on
-        # threads they ran slower than one after the other.
-        results = [solve(i) for i in batch]
-        scale = len(self.pieces) / len(batch)
-        value, grad_theta, grad_alpha = 0.0, np.zeros_like(theta), 0.0
-        for i, (v, gt, ga, state, info) in zip(batch, results):
             value += v
             grad_theta += gt
             grad_alpha += ga
-            self.states[i] = state
             problem.n_unconverged += int(np.sum(~info["converged"]))
             self.n_task_solves += self.pieces[i].n_tasks
+        scale = len(self.pieces) / len(batch)
         self.n_calls += 1
         return (
             scale * value,
