@@ -730,8 +730,10 @@ _PARAMETERS_DOC = """
         about this many tasks only (whole pieces of at most 32 tasks, taken
         in a rotating order drawn from ``random_state``) and scales their
         part of ``G`` and of its gradient to an unbiased estimate of the
-        full ones (exact on average over one rotation), as the paper's SAGA
-        over tasks. The objective values that decide anything (the end of
+        full ones (exact on average over one rotation): plain stochastic
+        gradients over tasks (the paper's experiments use SAGA over tasks,
+        which stores every task's last gradient; it is not used here). The
+        objective values that decide anything (the end of
         the phase, the choice between binary points) are exact. None, or at
         least the number of tasks, means full passes. The pieces do not
         depend on ``n_jobs``, so neither do the results.
