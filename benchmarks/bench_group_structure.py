@@ -5,7 +5,7 @@
 Compares, on ``make_group_structure_regression`` (P=100, L=10, N=20):
 
 - ``default``: GroupStructureLassoCV() with its defaults (mini-batch relaxation,
-  penalty stages, polish);
+  penalty stages, polish; above about 250 tasks two starts, see ``n_init``);
 - ``round``: GroupStructureLassoCV(strategy="round", max_stages=6,
   max_iter=50, polish=False) (300 relaxed iterations, then the nearest
   one-hot row: the baseline of the earlier benchmark);
@@ -312,7 +312,7 @@ def main():
                         r = rows[m]
                         print(
                             f"{T:>4} {sizes:>8} {a:>4} {seed:>4} {m:>10} "
-                            f"{r['G_val']:8.4f} {r['G_test']:8.4f} "
+                            f"{r['G_val']:8.5f} {r['G_test']:8.5f} "
                             f"{r['rec']:8.3f} {r['ari']:6.3f} {r['time']:7.1f}"
                         )
                         summary.setdefault((T, m), []).append(r)

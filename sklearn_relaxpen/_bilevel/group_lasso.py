@@ -390,6 +390,11 @@ class GroupStructureProblem:
         """``G(theta, exp(lam))``."""
         return self._run(theta, lam, False)[0]
 
+    def forget_solutions(self):
+        """Drop the lower-level warm starts: the next pass solves from cold."""
+        self.states = [None] * len(self.chunks)
+        self._point = None
+
     def solutions(self):
         """Coefficients ``(T, P)`` of the last call, chunks concatenated."""
         return np.concatenate([state[0] for state in self.states], axis=0)
@@ -488,7 +493,7 @@ def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_ite
         moved[rows, feature[m]] = 0.0
         moved[rows, feature[m], new[m]] = 1.0
         W_new, _, _, _ = solve_lower(
-            gram.subset(t),
+            gram.subset(t, defer_Q=True),
             moved,
             alpha,
             eta,
@@ -548,22 +553,34 @@ class MiniBatchProblem:
         Largest number of tasks of one piece.
     random_state : int, RandomState instance or None, default=None
         Seeds the order of the pieces.
+    n_full_calls : int, default=0
+        The first ``n_full_calls`` calls of :meth:`value_and_grad` are full
+        passes of ``problem`` (exact values and gradients); the mini-batches
+        start after them, each piece from a cold start.
 
     Attributes
     ----------
     pieces : list of TaskChunk
     n_pieces_per_batch : int
     n_calls : int
-        Number of mini-batch calls.
+        Number of mini-batch calls (the leading full passes not included:
+        ``problem.n_calls`` counts them).
     n_task_solves : int
         Number of task solves of the mini-batch calls (``n_task_solves /
         n_tasks`` full-pass equivalents).
     """
 
-    def __init__(self, problem, batch_size, *, piece_size=32, random_state=None):
+    def __init__(
+        self, problem, batch_size, *, piece_size=32, random_state=None, n_full_calls=0
+    ):
         for name, value in (("batch_size", batch_size), ("piece_size", piece_size)):
             if not (isinstance(value, (int, np.integer)) and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not (isinstance(n_full_calls, (int, np.integer)) and n_full_calls >= 0):
+            raise ValueError(
+                f"n_full_calls must be a non-negative integer, got {n_full_calls!r}."
+            )
+        self.n_full_calls = int(n_full_calls)
         self.problem = problem
         self.pieces, self.owner = [], []
         for i, chunk in enumerate(problem.chunks):
@@ -596,7 +613,8 @@ class MiniBatchProblem:
 
     def value_and_grad(self, theta, lam):
         """Unbiased estimate of ``G``, ``dG/dtheta`` and ``dG/dlog(alpha)``."""
-        if self.full_batch:
+        if self.full_batch or self.n_full_calls > 0:
+            self.n_full_calls = max(self.n_full_calls - 1, 0)
             return self.problem.value_and_grad(theta, lam)
         problem = self.problem
         theta = np.asarray(theta, dtype=float)
@@ -629,6 +647,10 @@ class MiniBatchProblem:
             scale * grad_theta,
             np.array([scale * alpha * grad_alpha]),
         )
+
+    def stop_full_calls(self):
+        """Drop the leading full passes not used yet (``n_full_calls``)."""
+        self.n_full_calls = 0
 
     def value(self, theta, lam):
         """Exact ``G``: a full pass of the problem."""

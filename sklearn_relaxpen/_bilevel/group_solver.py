@@ -24,7 +24,8 @@ set ``Z`` of zero groups: the pinned features are zero and the remaining
    dual certificate fails leave it;
 3. from a cold start, or when step 2 does not settle, identifies ``Z`` by
    damped Newton on the smoothed problem (``n_l -> sqrt(n_l^2 + mu^2)``)
-   along a decreasing sequence of ``mu``, then runs step 2.
+   along a decreasing sequence of ``mu`` (from step 2's last iterate when
+   there was a warm start, else from zero), then runs step 2.
 
 A task is converged when its Newton decrement is below ``tol`` (relative to
 ``1/2 ||y_t||^2``), no nonzero group collapsed and every zero group passes
@@ -104,7 +105,7 @@ class _Reduced:
                 XT *= valid[:, :, None]
             self.XT = XT  # (T, k, N)
         else:
-            self.Q = _reduced_gram(gram.Q, idx, valid)
+            self.Q = _reduced_gram(gram, idx, valid)
         if everything:
             self.c = gram.c
             sr = s if s.ndim == 3 else np.broadcast_to(s, (n_tasks,) + s.shape)
@@ -167,15 +168,13 @@ class _Reduced:
         return grad, system, grad_f, nsq
 
 
-def _reduced_gram(Q, idx, valid):
+def _reduced_gram(gram, idx, valid):
     """``Q`` restricted to the free features (identity on the padding)."""
     n_tasks, k = idx.shape
-    if k == Q.shape[-1] and valid.all():  # nothing pinned: idx is arange
-        Qr = np.broadcast_to(Q, (n_tasks, k, k))
-    elif Q.ndim == 2:
-        Qr = Q[idx[:, :, None], idx[:, None, :]]
+    if k == gram.c.shape[1] and valid.all():  # nothing pinned: idx is arange
+        Qr = np.broadcast_to(gram.Q, (n_tasks, k, k))
     else:
-        Qr = Q[np.arange(n_tasks)[:, None, None], idx[:, :, None], idx[:, None, :]]
+        Qr = gram.reduced_Q(idx)
     pair = valid[:, :, None] & valid[:, None, :]
     Qr = np.where(pair, Qr, 0.0)
     Qr[:, np.arange(k), np.arange(k)] += ~valid
@@ -302,30 +301,30 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
         s = red.s if sub is None else red.s[todo]
         dQd = system.smooth_quad(d) + eta * np.einsum("tp,tp->t", d, d)
         gfd = np.einsum("tp,tp->t", grad_f, d)
-        # A huge direction (a nearly singular H) overflows the model of its
-        # trial steps: those steps are then rejected by the test below.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # see _armijo
             A = nsq + mut * mut
             B = np.einsum("tk,tkl->tl", Wt * d, s)
             C = np.einsum("tk,tkl->tl", d * d, s)
-            t = _STEPS[None, :, None]
-            new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
-            dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
-                np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
-            )
-            dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
-            steps = _STEPS[None, :]
-            delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
-        ok = delta <= 1e-4 * steps * gd[:, None]
-        first = np.argmax(ok, axis=1)
-        step = np.where(ok.any(axis=1), _STEPS[first], 0.0)
+        terms = (A, B, C, act, gfd, dQd, gd)
+        # The full step first; the ladder of shorter ones only where it fails.
+        new_sq, ok = _armijo(terms, alpha, _STEPS[:1])
+        new_sq, ok = new_sq[:, 0], ok[:, 0]
+        first = np.zeros(todo.size, dtype=np.intp)
+        accepted = ok.copy()
+        back = np.flatnonzero(~ok)
+        if back.size:
+            back_sq, back_ok = _armijo([x[back] for x in terms], alpha, _STEPS)
+            first[back] = np.argmax(back_ok, axis=1)
+            accepted[back] = back_ok.any(axis=1)
+            taken = np.where(done[back], 0, first[back])[:, None, None]
+            new_sq[back] = np.take_along_axis(back_sq, taken, axis=1)[:, 0]
+        step = np.where(accepted, _STEPS[first], 0.0)
         step[done] = 1.0
         W[todo] = Wt + step[:, None] * d
         n_steps += 1
         stalled = (step == 0.0) & ~done
         if small is not None:
-            taken = np.where(done, 0, first)
-            norm_sq = np.take_along_axis(new_sq, taken[:, None, None], axis=1)[:, 0]
+            norm_sq = new_sq  # the group norms at the step taken (t=1 if done)
             bound = small[todo] ** 2
             vanish = act & (
                 ((A <= bound) & (A + B <= 0))
@@ -345,6 +344,26 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
     return W, converged, n_steps
 
 
+def _armijo(terms, alpha, steps):
+    """Squared group norms (T, n, L) and the Armijo test (T, n) at the trial
+    ``steps`` of a Newton direction (the line search model of
+    :func:`_newton`: ``f`` quadratic, each group norm the square root of a
+    quadratic in the step)."""
+    A, B, C, act, gfd, dQd, gd = terms
+    t = steps[None, :, None]
+    # A huge direction (a nearly singular H) overflows the model of its
+    # trial steps: those steps are then rejected by the test.
+    with np.errstate(over="ignore", invalid="ignore"):
+        new_sq = np.maximum(A[:, None] + 2 * t * B[:, None] + t * t * C[:, None], 0)
+        dpen = (2 * t * B[:, None] + t * t * C[:, None]) / (
+            np.sqrt(new_sq) + np.sqrt(A)[:, None] + _TINY
+        )
+        dpen = np.where(act[:, None], dpen, 0.0).sum(axis=2)
+        steps = steps[None, :]
+        delta = steps * gfd[:, None] + 0.5 * steps**2 * dQd[:, None] + alpha * dpen
+    return new_sq, delta <= 1e-4 * steps * gd[:, None]
+
+
 def _task_view(s, support, todo):
     if s.ndim == 2:
         return s, support
@@ -356,7 +375,7 @@ def _neg_grad(gram, W, s, alpha, eta, zero):
     nsq = group_sq_norms(W, s)
     inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
     dpen = inv_n @ s.T if s.ndim == 2 else np.einsum("tpl,tl->tp", s, inv_n)
-    grad_f = qmul(gram.Q, W) - gram.c + eta * W
+    grad_f = gram.qmul(W) - gram.c + eta * W
     return -(grad_f + alpha * W * dpen), grad_f, nsq
 
 
@@ -423,10 +442,7 @@ def _block_zero_test(gram, W, s, support, alpha, eta, zero):
     _, grad_f, _ = _neg_grad(gram, W, s, alpha, eta, zero)
     sup = support if support.ndim == 3 else support[None]
     Wl = W[:, :, None] * sup  # (T, P, L): each group's part of W
-    if gram.Q.ndim == 2:
-        QWl = np.einsum("pq,tql->tpl", gram.Q, Wl)
-    else:
-        QWl = np.matmul(gram.Q, Wl)
+    QWl = gram.qmul(Wl)
     g = -(grad_f[:, :, None] - QWl - eta * Wl)
     theta = np.sqrt(s) if s.ndim == 3 else np.sqrt(s)[None]
     ratio = np.where(sup, g / np.where(sup, theta, 1.0), 0.0)
@@ -466,10 +482,7 @@ def _enter_groups(gram, W, s, support, alpha, eta, zero, released):
     U = np.where(mask, g[:, :, None] / np.where(mask, s3, 1.0), 0.0)  # (T, P, L)
     gu = np.einsum("tp,tpl->tl", g, U)
     pen = np.sqrt(np.einsum("tpl,tpl->tl", U * U, s3))
-    if gram.Q.ndim == 2:
-        QU = np.einsum("pq,tql->tpl", gram.Q, U)
-    else:
-        QU = np.matmul(gram.Q, U)
+    QU = gram.qmul(U)
     kappa = np.einsum("tpl,tpl->tl", U, QU) + eta * np.einsum("tpl,tpl->tl", U, U)
     inv_n = np.where(~pinned, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
     kappa += alpha * np.einsum("tpl,tpm,tm->tl", U * U, s3, inv_n)
@@ -482,14 +495,21 @@ def _enter_groups(gram, W, s, support, alpha, eta, zero, released):
 def _overlaps(groups, support):
     """(T, L) mask: group ``l`` shares a feature with another group of
     ``groups`` (T, L)."""
-    sup = (support if support.ndim == 3 else support[None]).astype(float)
     if support.ndim == 2:
-        pair = sup[0].T @ sup[0]
+        sup = support.astype(float)
+        pair = sup.T @ sup
         np.fill_diagonal(pair, 0.0)
         return (groups.astype(float) @ pair) > 0
-    pair = np.einsum("tpl,tpm->tlm", sup, sup)
-    pair[:, np.arange(pair.shape[1]), np.arange(pair.shape[1])] = 0.0
-    return np.einsum("tlm,tm->tl", pair, groups.astype(float)) > 0
+    # Only tasks with a feature in several groups have overlaps (none with
+    # one-hot rows, e.g. the polish's moved assignments).
+    out = np.zeros(groups.shape, dtype=bool)
+    rows = np.flatnonzero((support.sum(axis=2) > 1).any(axis=1))
+    if rows.size:
+        sup = support[rows].astype(float)
+        pair = np.einsum("tpl,tpm->tlm", sup, sup)
+        pair[:, np.arange(pair.shape[1]), np.arange(pair.shape[1])] = 0.0
+        out[rows] = np.einsum("tlm,tm->tl", pair, groups[rows].astype(float)) > 0
+    return out
 
 
 def _with_blockers(release, zero, support):
@@ -677,7 +697,11 @@ def solve_lower(
     if bad.size:
         sub = gram.subset(bad)
         s_b, sup_b = _task_view(s, support, bad)
-        Wb, zb, k = _continuation(sub, s_b, sup_b, alpha, eta, tol)
+        # The smoothing path starts from the warm start's iterate when there
+        # is one (the smoothed problems are strongly convex: only the number
+        # of steps depends on the start).
+        W_start = None if W0 is None else W[bad]
+        Wb, zb, k = _continuation(sub, s_b, sup_b, alpha, eta, tol, W=W_start)
         n_steps += k
         Wb, zb, cb, k = _exact_phase(sub, Wb, s_b, sup_b, alpha, eta, zb, tol, max_iter)
         n_steps += k

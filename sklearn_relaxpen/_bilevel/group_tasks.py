@@ -42,20 +42,73 @@ class Gram:
     """
 
     def __init__(self, Q, c, yy, X=None):
-        self.Q, self.c, self.yy, self.X = Q, c, yy, X
+        self._Q, self._rows = Q, None
+        self.c, self.yy, self.X = c, yy, X
+        self._diag = np.diagonal(Q, axis1=-2, axis2=-1)
+        self._set_scales()
+
+    def _set_scales(self):
+        yy, diag = self.yy, self._diag
         self.scale = np.maximum(0.5 * yy, np.finfo(float).tiny)
-        diag = np.diagonal(Q, axis1=-2, axis2=-1)
         qmax = diag.max(axis=-1) if diag.size else np.zeros(())
         self.wscale = np.maximum(
-            np.linalg.norm(c, axis=1) / (np.broadcast_to(qmax, yy.shape) + 1.0),
+            np.linalg.norm(self.c, axis=1) / (np.broadcast_to(qmax, yy.shape) + 1.0),
             1e-150,
         )
 
-    def subset(self, idx):
-        """The same quantities for the tasks ``idx`` only."""
-        Q = self.Q if self.Q.ndim == 2 else self.Q[idx]
-        X = self.X if self.X is None or self.X.ndim == 2 else self.X[idx]
-        return Gram(Q, self.c[idx], self.yy[idx], X)
+    @property
+    def Q(self):
+        """``X_t^T X_t`` (gathered here when :meth:`subset` deferred it)."""
+        if self._rows is not None:
+            self._Q, self._rows = self._Q[self._rows], None
+        return self._Q
+
+    def subset(self, idx, *, defer_Q=None):
+        """The same quantities for the tasks ``idx`` only.
+
+        ``defer_Q=True`` does not copy the per-task ``Q`` (80 KB a task at
+        P=100): products with it go through the design (:meth:`qmul`) and
+        the solver gathers only the free features' block; ``Q`` is copied if
+        it is ever read. None keeps this Gram's own choice.
+        """
+        out = Gram.__new__(Gram)
+        out.c, out.yy = self.c[idx], self.yy[idx]
+        out.X = self.X if self.X is None or self.X.ndim == 2 else self.X[idx]
+        if self._Q.ndim == 2:
+            out._Q, out._rows, out._diag = self._Q, None, self._diag
+        else:
+            out._diag = self._diag[idx]
+            defer = self._rows is not None if defer_Q is None else defer_Q
+            if defer and out.X is not None:
+                rows = np.arange(self._Q.shape[0]) if self._rows is None else self._rows
+                out._Q, out._rows = self._Q, rows[idx]
+            else:
+                out._Q, out._rows = self.Q[idx], None
+        out._set_scales()
+        return out
+
+    def qmul(self, W):
+        """``Q_t w_t`` for every task, ``W`` of shape (T, P) or (T, P, L).
+
+        Through the design, ``X_t^T (X_t w_t)``, when ``Q`` was deferred.
+        """
+        if self._rows is not None:
+            X = self.X
+            if W.ndim == 2:
+                return np.einsum("tnp,tn->tp", X, np.einsum("tnp,tp->tn", X, W))
+            return np.matmul(X.transpose(0, 2, 1), np.matmul(X, W))
+        Q = self._Q
+        if W.ndim == 2:
+            return W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
+        return np.einsum("pq,tql->tpl", Q, W) if Q.ndim == 2 else np.matmul(Q, W)
+
+    def reduced_Q(self, idx):
+        """``Q_t`` restricted to the features ``idx[t]`` (T, k, k)."""
+        Q = self._Q
+        if Q.ndim == 2:
+            return Q[idx[:, :, None], idx[:, None, :]]
+        rows = np.arange(idx.shape[0]) if self._rows is None else self._rows
+        return Q[rows[:, None, None], idx[:, :, None], idx[:, None, :]]
 
 
 class TaskChunk:

@@ -5,6 +5,7 @@
 import time
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -18,13 +19,27 @@ from .._bilevel.group_lasso import GroupStructureProblem, MiniBatchProblem
 from .._bilevel.group_tasks import TaskSet
 from .._core import RowSimplex, relax_and_penalize
 from .._core.polish import PolishResult, polish_binary
-from ..utils._sklearn_api import Interval, RealNotInt, _fit_context
+from ..utils._sklearn_api import Interval, RealNotInt, StrOptions, _fit_context
 from ..utils._warnings import warn_user
 
 __all__ = ["GroupStructureLassoCV"]
 
 # Largest number of tasks of one piece of the relaxation's mini-batches.
 _PIECE_SIZE = 32
+# n_init="auto": a second start when one mini-batch holds less than this
+# fraction of the tasks.
+_AUTO_BATCH_FRACTION = 0.25
+
+
+class _Start(NamedTuple):
+    """One start of the two-phase path (see ``GroupStructureLassoCV.n_init``)."""
+
+    best: object  # RelaxAndPenalizeResult whose binary point the start offers
+    result: object  # the last phase's result (its theta_relaxed)
+    attributes: dict  # fitted path attributes of the start
+    view: object  # the problem or its MiniBatchProblem
+    n_batch_calls: int
+    n_batch_task_solves: int
 
 
 def _polish(problem, theta, lam, max_evals, first_batch):
@@ -141,10 +156,17 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         values) during the fit, the polish excluded.
     n_batch_hypergradients_ : int
         Number of mini-batch hypergradients of the relaxation phase and the
-        penalty stages (see ``relaxed_batch_size``; 0 with full passes).
+        penalty stages of all starts (see ``relaxed_batch_size``; 0 with full
+        passes).
     n_batch_task_solves_ : int
         Number of task solves of those mini-batches (divided by ``n_tasks_``
         and the number of folds: their cost in full passes).
+    init_objectives_ : ndarray of shape (n_starts,)
+        Exact validation objective ``G`` of each start's binary point, before
+        the polish (see ``n_init``; one entry without a relaxation phase).
+    best_init_ : int
+        Index of the start that was kept (the lowest ``init_objectives_``);
+        the path attributes and ``theta_relaxed_`` are that start's.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -229,6 +251,8 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "relaxed_max_iter": [Interval(Integral, 0, None, closed="left")],
         "relaxed_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        # Start k has k/5 of the relaxation as full passes: 6 covers it all.
+        "n_init": [Interval(Integral, 1, 6, closed="both"), StrOptions({"auto"})],
         # 0: no penalty stages (the relaxation phase is rounded and polished).
         "max_stages": [Interval(Integral, 0, None, closed="left")],
         "polish": ["boolean"],
@@ -256,6 +280,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         max_iter=20,
         relaxed_max_iter=300,
         relaxed_batch_size=48,
+        n_init="auto",
         tol=1e-3,
         polish=True,
         max_polish_moves=5,
@@ -281,6 +306,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         self.max_iter = max_iter
         self.relaxed_max_iter = relaxed_max_iter
         self.relaxed_batch_size = relaxed_batch_size
+        self.n_init = n_init
         self.tol = tol
         self.polish = polish
         self.max_polish_moves = max_polish_moves
@@ -491,8 +517,6 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         lam0 = np.array([np.log(float(np.clip(alpha0, low, high)))])
         lam_bounds = (np.log(low), np.log(high))
 
-        relaxed = None
-        view = problem
         two_phase = self.strategy == "penalize" and not warm
         two_phase = two_phase and self.relaxed_max_iter > 0
         if self.max_stages == 0 and not two_phase:
@@ -503,60 +527,49 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                 f"{self.relaxed_max_iter}, warm start={warm}."
             )
         if two_phase:
-            # Phase 1: the relaxation, solved close to stationarity, so that
-            # the penalty stages start from its information (the two-phase
-            # route); "auto" eps is then measured there.
-            kwargs = self._core_kwargs()
-            kwargs.update(
-                strategy="round", max_stages=1, max_iter=self.relaxed_max_iter
-            )
-            if self.relaxed_batch_size is not None:
-                # Stochastic mini-batches of tasks (unbiased estimates of G
-                # and of its gradient); the pieces and their order are fixed
-                # by random_state, not by n_jobs.
-                view = MiniBatchProblem(
-                    problem,
-                    self.relaxed_batch_size,
-                    piece_size=_PIECE_SIZE,
-                    random_state=rng,
-                )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # an iteration cap, not a failure
-                relaxed = relax_and_penalize(
-                    view,
-                    theta0,
-                    feasible_set=RowSimplex(),
-                    lam0=lam0,
-                    lam_bounds=lam_bounds,
-                    **kwargs,
-                )
-            theta0, lam0 = relaxed.theta_relaxed, relaxed.lam
-        if self.max_stages == 0:
-            res = relaxed
-            for field, attribute in _PATH_ATTRIBUTES.items():
-                setattr(self, attribute, getattr(relaxed, field))
-            self.converged_ = bool(relaxed.converged)
+            # Every start draws the pieces' order from the same state.
+            order_state = rng.get_state()
+            starts, caught = [], []
+            for k in range(self.n_init if self.n_init != "auto" else 2):
+                if starts and not self._more_starts(starts[0].view):
+                    break
+                problem.forget_solutions()
+                order_rng = np.random.RandomState()
+                order_rng.set_state(order_state)
+                head = min(round(k * self.relaxed_max_iter / 5), self.relaxed_max_iter)
+                with warnings.catch_warnings(record=True) as start_warnings:
+                    warnings.simplefilter("always")
+                    starts.append(
+                        self._two_phase(
+                            problem, theta0, lam0, lam_bounds, order_rng, head
+                        )
+                    )
+                caught.append(start_warnings)
+            self.init_objectives_ = np.array([st.best.objective for st in starts])
+            self.best_init_ = int(np.argmin(self.init_objectives_))
+            chosen = starts[self.best_init_]
+            for w in caught[self.best_init_]:  # only the kept start's path counts
+                warn_user(w.message, w.category)
+            for attribute, value in chosen.attributes.items():
+                setattr(self, attribute, value)
+            self.n_batch_hypergradients_ = sum(st.n_batch_calls for st in starts)
+            self.n_batch_task_solves_ = sum(st.n_batch_task_solves for st in starts)
+            res = chosen.result
+            theta, lam = np.asarray(chosen.best.theta, dtype=float), chosen.best.lam
         else:
             res = self._run(
-                view,
+                problem,
                 theta0,
                 RowSimplex(),
                 resume=warm,
                 lam0=lam0,
                 lam_bounds=lam_bounds,
             )
-            if relaxed is not None:
-                self._prepend_path(relaxed)
+            self.init_objectives_ = np.array([res.objective])
+            self.best_init_ = 0
+            self.n_batch_hypergradients_ = self.n_batch_task_solves_ = 0
+            theta, lam = np.asarray(res.theta, dtype=float), res.lam
         self.n_hypergradients_ = problem.n_calls
-        self.n_batch_hypergradients_ = 0 if view is problem else view.n_calls
-        self.n_batch_task_solves_ = 0 if view is problem else view.n_task_solves
-        theta, lam = np.asarray(res.theta, dtype=float), res.lam
-        if relaxed is not None and res is not relaxed:
-            # Both binary points are candidates of the same upper problem:
-            # keep the path's unless rounding the relaxation validates better
-            # (relaxed.objective is the exact G of that rounding).
-            if relaxed.objective < res.objective:
-                theta, lam = np.asarray(relaxed.theta, dtype=float), relaxed.lam
         self.polish_ = None
         if self.polish and self.max_polish_moves > 0:
             theta, self.polish_ = _polish(
@@ -596,6 +609,79 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
     def _core_options(self):
         # The polish runs after the path, with this estimator's own budget.
         return {"polish": False}
+
+    def _more_starts(self, view):
+        """Whether starts after the first differ from it and are wanted."""
+        if not isinstance(view, MiniBatchProblem) or view.full_batch:
+            return False  # full passes: every start would be the same
+        if self.n_init != "auto":
+            return True
+        return view.n_pieces_per_batch < _AUTO_BATCH_FRACTION * len(view.pieces)
+
+    def _two_phase(self, problem, theta0, lam0, lam_bounds, order_rng, n_full):
+        """One start: the relaxation phase, then the penalty stages from it.
+
+        The relaxation is solved close to stationarity (its first ``n_full``
+        iterations as full passes, the others on mini-batches when
+        ``relaxed_batch_size`` asks for them), so that the penalty stages
+        start from its information; ``eps_init="auto"`` is measured there.
+        Returns a :class:`_Start`; the fitted path attributes it sets on
+        ``self`` are also in ``_Start.attributes``.
+        """
+        view = problem
+        if self.relaxed_batch_size is not None:
+            # Stochastic mini-batches of tasks (unbiased estimates of G and
+            # of its gradient); the pieces and their order are fixed by
+            # random_state, not by n_jobs.
+            view = MiniBatchProblem(
+                problem,
+                self.relaxed_batch_size,
+                piece_size=_PIECE_SIZE,
+                random_state=order_rng,
+                n_full_calls=n_full,
+            )
+        kwargs = self._core_kwargs()
+        kwargs.update(strategy="round", max_stages=1, max_iter=self.relaxed_max_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an iteration cap, not a failure
+            relaxed = relax_and_penalize(
+                view,
+                theta0,
+                feasible_set=RowSimplex(),
+                lam0=lam0,
+                lam_bounds=lam_bounds,
+                **kwargs,
+            )
+        best = result = relaxed
+        if self.max_stages == 0:
+            for field, attribute in _PATH_ATTRIBUTES.items():
+                setattr(self, attribute, getattr(relaxed, field))
+            self.converged_ = bool(relaxed.converged)
+        else:
+            if view is not problem:
+                view.stop_full_calls()  # the penalty stages use mini-batches
+            result = self._run(
+                view,
+                relaxed.theta_relaxed,
+                RowSimplex(),
+                lam0=relaxed.lam,
+                lam_bounds=lam_bounds,
+            )
+            self._prepend_path(relaxed)
+            # Both binary points are candidates of the same upper problem:
+            # keep the path's unless rounding the relaxation validates better
+            # (relaxed.objective is the exact G of that rounding).
+            if not relaxed.objective < result.objective:
+                best = result
+        attributes = [*_PATH_ATTRIBUTES.values(), "converged_"]
+        return _Start(
+            best=best,
+            result=result,
+            attributes={name: getattr(self, name) for name in attributes},
+            view=view,
+            n_batch_calls=0 if view is problem else view.n_calls,
+            n_batch_task_solves=0 if view is problem else view.n_task_solves,
+        )
 
     def _prepend_path(self, relaxed):
         """Put the relaxation phase in front of the fitted path attributes."""
@@ -737,6 +823,21 @@ _PARAMETERS_DOC = """
         the phase, the choice between binary points) are exact. None, or at
         least the number of tasks, means full passes. The pieces do not
         depend on ``n_jobs``, so neither do the results.
+    n_init : int or "auto", default={default}
+        Number of starts of the two-phase path (``strategy="penalize"``
+        with ``relaxed_max_iter > 0`` and mini-batches). All starts begin
+        at the same point with the same order of mini-batches; start ``k``
+        (``k = 0, 1, ...``) runs the first ``k / 5`` of the relaxation's
+        ``relaxed_max_iter`` iterations as full passes (exact gradients).
+        Each start runs its penalty stages, the binary point with the lowest
+        exact validation ``G`` is kept, and only that one is polished. The
+        relaxation is non-convex and its first iterations choose the basin
+        it settles in; noisy gradients from small mini-batches can choose a
+        worse one, and a second start with exact early iterations guards
+        against it. ``"auto"`` is 2 when one mini-batch holds less than a
+        quarter of the tasks (at the default ``relaxed_batch_size``: more
+        than about 250 tasks) and 1 otherwise. With full passes every start
+        would be the same, so one is run.
     polish : bool, default={default}
         After the path (or the rounding), run a binary local search: move one
         feature to another group while it lowers the validation objective

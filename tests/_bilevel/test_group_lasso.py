@@ -538,6 +538,58 @@ def test_mini_batch_bad_values():
         MiniBatchProblem(problem, 0)
     with pytest.raises(ValueError, match="piece_size"):
         MiniBatchProblem(problem, 2, piece_size=0)
+    for bad in (-1, 1.5, "3"):
+        with pytest.raises(ValueError, match="n_full_calls"):
+            MiniBatchProblem(problem, 2, piece_size=2, n_full_calls=bad)
+
+
+def test_mini_batch_leading_full_calls_are_exact_passes():
+    """The first n_full_calls calls are full passes (the problem's exact
+    value and gradient, counted by problem.n_calls, not view.n_calls); the
+    mini-batches follow in the same rotation as without them; after
+    stop_full_calls no full pass is left."""
+    chunks = [_problem(seed=s, n_tasks=4) for s in range(2)]
+    theta, lam = _interior_theta(4), np.array([np.log(0.6)])
+    points = [(theta * (1 - i / 10) + i / 20, lam) for i in range(5)]
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    view = MiniBatchProblem(problem, 2, piece_size=2, random_state=0, n_full_calls=2)
+    ref_view = MiniBatchProblem(
+        GroupStructureProblem(chunks, ETA, tol=1e-14), 2, piece_size=2, random_state=0
+    )
+    out = [view.value_and_grad(*p) for p in points]
+    assert problem.n_calls == 2 and view.n_calls == 3
+    for got, p in zip(out[:2], points[:2]):
+        exact = GroupStructureProblem(chunks, ETA, tol=1e-14).value_and_grad(*p)
+        assert got[0] == pytest.approx(exact[0], rel=1e-10)
+        np.testing.assert_allclose(got[1], exact[1], rtol=1e-7, atol=1e-14)
+    for got, p in zip(out[2:], points[2:]):
+        ref = ref_view.value_and_grad(*p)
+        assert got[0] == pytest.approx(ref[0], rel=1e-10)
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-7, atol=1e-14)
+    # A mini-batch is not the full value.
+    full = GroupStructureProblem(chunks, ETA, tol=1e-14).value(*points[2])
+    assert out[2][0] != pytest.approx(full, rel=1e-6)
+    view = MiniBatchProblem(problem, 2, piece_size=2, random_state=0, n_full_calls=5)
+    view.value_and_grad(*points[0])
+    view.stop_full_calls()
+    n_calls = problem.n_calls
+    view.value_and_grad(*points[1])
+    assert problem.n_calls == n_calls and view.n_calls == 1
+
+
+def test_forget_solutions_gives_a_cold_pass():
+    """After forget_solutions the next pass is the one of a fresh problem
+    (same values to rounding, the warm starts dropped)."""
+    chunks = [_problem(seed=s, n_tasks=4) for s in range(2)]
+    theta, lam = _interior_theta(4), np.array([np.log(0.6)])
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    problem.value_and_grad(theta * 0.5 + 1 / 6, lam)
+    problem.forget_solutions()
+    assert all(state is None for state in problem.states)
+    got = problem.value_and_grad(theta, lam)
+    fresh = GroupStructureProblem(chunks, ETA, tol=1e-14).value_and_grad(theta, lam)
+    assert got[0] == fresh[0]
+    np.testing.assert_array_equal(got[1], fresh[1])
 
 
 @pytest.mark.parametrize("shared", [False, True])
@@ -570,11 +622,47 @@ def test_low_rank_newton_system_matches_the_dense_one(shared):
 def test_overlaps_against_a_loop():
     rng = np.random.RandomState(0)
     support = rng.uniform(size=(4, 7, 3)) < 0.3  # per task (T, P, L)
+    # Tasks 1 and 3 with one-hot rows (no overlaps, the shortcut).
+    support[[1, 3]] = np.eye(3, dtype=bool)[rng.randint(3, size=(2, 7))]
     groups = rng.uniform(size=(4, 3)) < 0.6
     expected = np.zeros((4, 3), dtype=bool)
     for t, p, g, m in np.ndindex(4, 7, 3, 3):
         if g != m and groups[t, m] and support[t, p, g] and support[t, p, m]:
             expected[t, g] = True
+    assert expected[[0, 2]].any() and not expected[[1, 3]].any()
     np.testing.assert_array_equal(_overlaps(groups, support), expected)
     shared = _overlaps(groups, support[0])
     np.testing.assert_array_equal(shared, _overlaps(groups, np.stack([support[0]] * 4)))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_gram_subset_with_deferred_Q_matches_the_copied_one(shared):
+    """Gram.subset(defer_Q=True) (the move evaluator's, no per-task copy of
+    Q): the same products with Q (through the design), the same blocks of
+    Q, the same scales, also for subsets of subsets; reading Q gathers it;
+    the solver gives the same solution from either."""
+    gram = _problem(seed=3, n_tasks=6, n_samples=5, shared=shared).gram()
+    rng = np.random.RandomState(0)
+    idx = np.array([4, 1, 1, 5])
+    copied, deferred = gram.subset(idx), gram.subset(idx, defer_Q=True)
+    nested_copied, nested = copied.subset([2, 0]), deferred.subset([2, 0])
+    W = rng.standard_normal((4, 9))
+    W3 = rng.standard_normal((4, 9, 3))
+    cols = np.stack([rng.permutation(9)[:4] for _ in range(4)])
+    for a, b in ((copied, deferred), (nested_copied, nested)):
+        n = a.c.shape[0]
+        np.testing.assert_allclose(b.qmul(W[:n]), a.qmul(W[:n]), rtol=1e-12)
+        np.testing.assert_allclose(b.qmul(W3[:n]), a.qmul(W3[:n]), rtol=1e-12)
+        np.testing.assert_array_equal(b.reduced_Q(cols[:n]), a.reduced_Q(cols[:n]))
+        np.testing.assert_array_equal(b.scale, a.scale)
+        np.testing.assert_array_equal(b.wscale, a.wscale)
+        np.testing.assert_array_equal(b.Q, a.Q)  # gathered on reading
+    np.testing.assert_array_equal(copied.Q, gram.Q if shared else gram.Q[idx])
+    theta = _interior_theta(1)
+    W_a, zero_a, conv_a, _ = gl.solve_lower(gram.subset(idx), theta, 0.3, ETA)
+    W_b, zero_b, conv_b, _ = gl.solve_lower(
+        gram.subset(idx, defer_Q=True), theta, 0.3, ETA
+    )
+    assert conv_a.all() and conv_b.all()
+    np.testing.assert_array_equal(zero_a, zero_b)
+    np.testing.assert_allclose(W_b, W_a, rtol=1e-9, atol=1e-12)

@@ -166,6 +166,100 @@ def test_mini_batch_relaxation_reproducible_and_n_jobs_identical():
     assert full.n_batch_hypergradients_ == 0 and full.n_batch_task_solves_ == 0
 
 
+@pytest.fixture(scope="module")
+def many_tasks():
+    return make_group_structure_regression(
+        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
+    )
+
+
+def _validation_G(d, coef):
+    """The upper objective at ``coef``: half the mean squared validation
+    residual (equal validation rows per task, no intercept)."""
+    n_tasks = coef.shape[0]
+    X_val = d.X_val.reshape(n_tasks, -1, d.X_val.shape[1])
+    resid = np.einsum("tnp,tp->tn", X_val, coef) - d.y_val.reshape(n_tasks, -1)
+    return 0.5 * np.mean(resid**2)
+
+
+def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks):
+    """n_init: every start is reported by its exact validation G, the kept
+    one is the lowest and is the fitted model; start 0 is the single-start
+    fit; later starts lead their relaxation with full passes (more full
+    hypergradients, a different path); "auto" runs 2 starts when one
+    mini-batch holds less than a quarter of the tasks (130 tasks in 5
+    pieces, 1 per batch), 1 otherwise; reproducible and n_jobs-free."""
+    d = many_tasks
+    params = dict(
+        n_groups=2,
+        fit_intercept=False,
+        max_stages=2,
+        max_iter=5,
+        relaxed_max_iter=10,
+        relaxed_batch_size=1,
+        polish=False,
+        random_state=0,
+    )
+
+    def fit(**kw):
+        model = GroupStructureLassoCV(**{**params, **kw})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.fit(d.X_train, d.y_train, **_fit_kwargs(d))
+
+    one, three = fit(n_init=1), fit(n_init=3)
+    assert one.init_objectives_.shape == (1,) and one.best_init_ == 0
+    assert three.init_objectives_.shape == (3,)
+    assert three.init_objectives_[0] == one.init_objectives_[0]
+    assert three.best_init_ == np.argmin(three.init_objectives_)
+    assert three.init_objectives_[three.best_init_] == pytest.approx(
+        _validation_G(d, three.coef_), rel=1e-8
+    )
+    assert one.init_objectives_[0] == pytest.approx(
+        _validation_G(d, one.coef_), rel=1e-8
+    )
+    # Starts 1 and 2 lead with 2 and 4 full passes of the 10 relaxation
+    # iterations: different paths, more full hypergradients.
+    assert len(set(three.init_objectives_)) == 3
+    assert three.n_hypergradients_ >= 3 * one.n_hypergradients_ + 2 + 4
+    for n_jobs in (1, 2):
+        again = fit(n_init=3, n_jobs=n_jobs)
+        np.testing.assert_array_equal(again.init_objectives_, three.init_objectives_)
+        np.testing.assert_array_equal(again.coef_, three.coef_)
+    auto, two = fit(n_init="auto"), fit(n_init=2)
+    np.testing.assert_array_equal(auto.init_objectives_, two.init_objectives_)
+    np.testing.assert_array_equal(auto.coef_, two.coef_)
+    # 2 pieces of 5 per batch: a start with a large batch, "auto" runs one.
+    assert fit(n_init="auto", relaxed_batch_size=40).init_objectives_.shape == (1,)
+    # Full passes, strategy="round": every start would be the same.
+    assert fit(n_init=3, relaxed_batch_size=None).init_objectives_.shape == (1,)
+    assert fit(n_init=3, strategy="round").init_objectives_.shape == (1,)
+
+
+def test_n_init_warns_about_the_kept_start_only(many_tasks):
+    """A path that ends non-binary warns; with several starts the warning
+    of the kept start is issued once, not once per start."""
+    d = many_tasks
+    model = GroupStructureLassoCV(
+        n_groups=2,
+        max_stages=1,
+        max_iter=1,
+        relaxed_max_iter=5,
+        relaxed_batch_size=1,
+        polish=False,
+        random_state=0,
+    )
+    for n_init in (1, 3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.set_params(n_init=n_init).fit(
+                d.X_train, d.y_train, tasks=d.tasks_train
+            )
+        binary = [w for w in caught if "not binary" in str(w.message)]
+        assert len(binary) == 1, n_init
+        assert binary[0].filename == __file__
+
+
 def test_no_penalty_stages_rounds_and_polishes_the_relaxation(easy):
     """max_stages=0: the path is the relaxation phase alone, the returned
     point its rounding, polished (never worse on validation)."""
@@ -301,6 +395,10 @@ def test_warm_start_continues_and_round_then_penalize(easy):
         (dict(max_stages=0, relaxed_max_iter=0), "max_stages=0"),
         (dict(relaxed_batch_size=2.5), "relaxed_batch_size"),
         (dict(relaxed_batch_size="half"), "relaxed_batch_size"),
+        (dict(n_init=0), "n_init"),
+        (dict(n_init=7), "n_init"),
+        (dict(n_init=1.5), "n_init"),
+        (dict(n_init="best"), "n_init"),
         (dict(polish="yes"), "polish"),
         (dict(max_polish_moves=-2), "max_polish_moves"),
         (dict(n_jobs=1.5), "n_jobs"),
