@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sklearn_relaxpen._bilevel import group_lasso as gl
+from sklearn_relaxpen._bilevel import group_solver
 from sklearn_relaxpen._bilevel.group_lasso import (
     GroupStructureProblem,
     MiniBatchProblem,
@@ -102,6 +103,40 @@ def test_warm_start_gives_same_solution():
     W3, z3, c3, _ = solve_lower(data, theta2, 0.75, ETA, tol=1e-14)
     assert c1.all() and c2.all() and c3.all()
     np.testing.assert_allclose(W2, W3, atol=1e-10)
+
+
+def test_unsettled_warm_start_restarts_the_smoothing_path_from_it(monkeypatch):
+    """When the exact phase from a warm start does not settle, the smoothing
+    path restarts from its last iterate (not from zero) and still reaches
+    the cold solve's solution."""
+    chunk = _problem(seed=3)
+    rng = np.random.RandomState(0)
+    theta = rng.uniform(size=(9, 3))
+    theta /= theta.sum(1, keepdims=True)
+    data = chunk.gram()
+    W1, z1, _, _ = solve_lower(data, theta, 0.7, ETA, tol=1e-14)
+    theta2 = theta * (1 + 0.05 * rng.uniform(size=theta.shape))
+    W_cold, _, _, _ = solve_lower(data, theta2, 0.75, ETA, tol=1e-14)
+    exact_phase, continuation = group_solver._exact_phase, group_solver._continuation
+    iterates, starts = [], []
+
+    def unsettled_once(gram, W, *args):
+        W, zero, conv, n_steps = exact_phase(gram, W, *args)
+        if not iterates:  # the warm start's phase: report it unsettled
+            iterates.append(W.copy())
+            conv = np.zeros_like(conv)
+        return W, zero, conv, n_steps
+
+    def recorded(gram, s, support, alpha, eta, tol, W=None):
+        starts.append(W)
+        return continuation(gram, s, support, alpha, eta, tol, W=W)
+
+    monkeypatch.setattr(group_solver, "_exact_phase", unsettled_once)
+    monkeypatch.setattr(group_solver, "_continuation", recorded)
+    W2, _, c2, _ = solve_lower(data, theta2, 0.75, ETA, W0=W1, zero0=z1, tol=1e-14)
+    assert c2.all() and len(starts) == 1
+    np.testing.assert_array_equal(starts[0], iterates[0])
+    np.testing.assert_allclose(W2, W_cold, atol=1e-10)
 
 
 @pytest.mark.parametrize("shared", [False, True])
