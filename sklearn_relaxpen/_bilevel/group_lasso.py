@@ -77,7 +77,6 @@ from .group_solver import (
     _Reduced,
     free_mask,
     group_sq_norms,
-    qmul,
     solve_lower,
 )
 from .group_tasks import TaskChunk, _rmatvec
@@ -120,7 +119,7 @@ def _zero_group_terms(gram, W, s, theta, alpha, eta, zero, a, grad_C):
     # z_l on the pinned ones, only the block H[free, pinned] = Q[free, pinned]
     # enters (the diagonal and the group terms vanish there: w = 0 on pinned
     # features).
-    beta = np.einsum("tp,tpl->tl", grad_C - qmul(gram.Q, a), Z)
+    beta = np.einsum("tp,tpl->tl", grad_C - gram.qmul(a), Z)
     return coef * zero, beta * zero
 
 
@@ -456,8 +455,9 @@ class GroupStructureProblem:
         return base + np.sum(deltas, axis=0)
 
 
-# Largest number of bytes of the per-pair Gram matrices gathered for one
-# batched solve of the move evaluator (pairs are cut into blocks below it).
+# Largest number of bytes of one batched solve of the move evaluator, counted
+# as one Gram matrix per (task, move) pair (a bound on the solver's per-pair
+# arrays; pairs are cut into blocks below it).
 _MOVE_BLOCK_BYTES = 64 * 2**20
 
 
@@ -472,7 +472,7 @@ def _chunk_move_deltas(chunk, state, theta, alpha, eta, moves, old, tol, max_ite
     W, zero = state
     feature, new = moves[:, 0], moves[:, 1]
     # Dual certificate of group `new` gaining `feature` where both are zero.
-    g = -(qmul(gram.Q, W) - gram.c + eta * W)
+    g = -(gram.qmul(W) - gram.c + eta * W)
     u2 = (g * g) @ (theta > 0)  # (T, L): ||g||^2 over each group's features
     both_zero = zero[:, old] & zero[:, new]  # (T, k)
     gain = u2[:, new] + g[:, feature] ** 2

@@ -64,13 +64,6 @@ def free_mask(zero, support):
     return ~(np.einsum("tl,tpl->tp", z, support.astype(float)) > 0)
 
 
-def qmul(Q, W):
-    """``Q_t w_t`` for every task (``Q`` shared (P, P) or per task (T, P, P))."""
-    if Q.ndim == 2:
-        return W @ Q
-    return np.einsum("tpq,tq->tp", Q, W)
-
-
 class _Reduced:
     """The problem restricted to each task's free features (padded).
 
