@@ -825,7 +825,8 @@ _PARAMETERS_DOC = """
         depend on ``n_jobs``, so neither do the results.
     n_init : int or "auto", default={default}
         Number of starts of the two-phase path (``strategy="penalize"``
-        with ``relaxed_max_iter > 0`` and mini-batches). All starts begin
+        with ``relaxed_max_iter > 0``, mini-batches and a cold start; a warm
+        start continues the kept start's path). All starts begin
         at the same point with the same order of mini-batches; start ``k``
         (``k = 0, 1, ...``) runs the first ``k / 5`` of the relaxation's
         ``relaxed_max_iter`` iterations as full passes (exact gradients).

@@ -233,7 +233,11 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
     assert fit(n_init="auto", relaxed_batch_size=40).init_objectives_.shape == (1,)
     # Full passes, strategy="round": every start would be the same.
     assert fit(n_init=3, relaxed_batch_size=None).init_objectives_.shape == (1,)
-    assert fit(n_init=3, strategy="round").init_objectives_.shape == (1,)
+    rounded = fit(n_init=3, strategy="round")
+    assert rounded.init_objectives_.shape == (1,)
+    assert rounded.init_objectives_[0] == pytest.approx(
+        _validation_G(d, rounded.coef_), rel=1e-8
+    )
 
 
 def test_n_init_warns_about_the_kept_start_only(many_tasks):
