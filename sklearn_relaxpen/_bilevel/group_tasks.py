@@ -44,15 +44,11 @@ class Gram:
     def __init__(self, Q, c, yy, X=None):
         self._Q, self._rows = Q, None
         self.c, self.yy, self.X = c, yy, X
-        self._diag = np.diagonal(Q, axis1=-2, axis2=-1)
-        self._set_scales()
-
-    def _set_scales(self):
-        yy, diag = self.yy, self._diag
         self.scale = np.maximum(0.5 * yy, np.finfo(float).tiny)
+        diag = np.diagonal(Q, axis1=-2, axis2=-1)
         qmax = diag.max(axis=-1) if diag.size else np.zeros(())
         self.wscale = np.maximum(
-            np.linalg.norm(self.c, axis=1) / (np.broadcast_to(qmax, yy.shape) + 1.0),
+            np.linalg.norm(c, axis=1) / (np.broadcast_to(qmax, yy.shape) + 1.0),
             1e-150,
         )
 
@@ -73,18 +69,17 @@ class Gram:
         """
         out = Gram.__new__(Gram)
         out.c, out.yy = self.c[idx], self.yy[idx]
+        out.scale, out.wscale = self.scale[idx], self.wscale[idx]  # per task
         out.X = self.X if self.X is None or self.X.ndim == 2 else self.X[idx]
         if self._Q.ndim == 2:
-            out._Q, out._rows, out._diag = self._Q, None, self._diag
+            out._Q, out._rows = self._Q, None
         else:
-            out._diag = self._diag[idx]
             defer = self._rows is not None if defer_Q is None else defer_Q
             if defer and out.X is not None:
                 rows = np.arange(self._Q.shape[0]) if self._rows is None else self._rows
                 out._Q, out._rows = self._Q, rows[idx]
             else:
                 out._Q, out._rows = self.Q[idx], None
-        out._set_scales()
         return out
 
     def qmul(self, W):
