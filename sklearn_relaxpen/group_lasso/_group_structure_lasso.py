@@ -38,8 +38,6 @@ class _Start(NamedTuple):
     result: object  # the last phase's result (its theta_relaxed)
     attributes: dict  # fitted path attributes of the start
     view: object  # the problem or its MiniBatchProblem
-    n_batch_calls: int
-    n_batch_task_solves: int
 
 
 def _polish(problem, theta, lam, max_evals, first_batch):
@@ -552,8 +550,9 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                 warn_user(w.message, w.category)
             for attribute, value in chosen.attributes.items():
                 setattr(self, attribute, value)
-            self.n_batch_hypergradients_ = sum(st.n_batch_calls for st in starts)
-            self.n_batch_task_solves_ = sum(st.n_batch_task_solves for st in starts)
+            views = [st.view for st in starts if st.view is not problem]
+            self.n_batch_hypergradients_ = sum(view.n_calls for view in views)
+            self.n_batch_task_solves_ = sum(view.n_task_solves for view in views)
             res = chosen.result
             theta, lam = np.asarray(chosen.best.theta, dtype=float), chosen.best.lam
         else:
@@ -679,8 +678,6 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             result=result,
             attributes={name: getattr(self, name) for name in attributes},
             view=view,
-            n_batch_calls=0 if view is problem else view.n_calls,
-            n_batch_task_solves=0 if view is problem else view.n_task_solves,
         )
 
     def _prepend_path(self, relaxed):
