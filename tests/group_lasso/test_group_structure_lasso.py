@@ -112,14 +112,19 @@ def test_predict_per_task_and_shared(easy, fitted):
     assert model.predict(X).shape == (40, 3) and model.coef_.shape == (3, 6)
 
 
-def test_n_jobs_identical(easy):
+@pytest.fixture(scope="module")
+def many_tasks():
+    """130 tasks: three chunks, five mini-batch pieces."""
+    return make_group_structure_regression(
+        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
+    )
+
+
+def test_n_jobs_identical(many_tasks):
     params = dict(n_groups=2, max_stages=2, max_iter=5, random_state=0)
     a = GroupStructureLassoCV(n_jobs=1, **params)
     b = GroupStructureLassoCV(n_jobs=2, **params)
-    # 130 tasks: three chunks of tasks.
-    d = make_group_structure_regression(
-        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
-    )
+    d = many_tasks  # three chunks of tasks
     for m in (a, b):
         m.fit(d.X_train, d.y_train, tasks=d.tasks_train)
     np.testing.assert_array_equal(a.coef_, b.coef_)
@@ -127,14 +132,12 @@ def test_n_jobs_identical(easy):
     assert a.alpha_ == b.alpha_
 
 
-def test_mini_batch_relaxation_reproducible_and_n_jobs_identical():
+def test_mini_batch_relaxation_reproducible_and_n_jobs_identical(many_tasks):
     """relaxed_batch_size: the relaxation and the penalty stages run on
     mini-batches (fewer task solves than full passes), the fit is
     reproducible with random_state and does not depend on n_jobs; another
     seed gives another rotation."""
-    d = make_group_structure_regression(
-        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
-    )
+    d = many_tasks
     params = dict(
         n_groups=2,
         max_stages=2,
@@ -164,13 +167,6 @@ def test_mini_batch_relaxation_reproducible_and_n_jobs_identical():
     full = clone(a).set_params(relaxed_batch_size=None)
     full.fit(d.X_train, d.y_train, tasks=d.tasks_train)
     assert full.n_batch_hypergradients_ == 0 and full.n_batch_task_solves_ == 0
-
-
-@pytest.fixture(scope="module")
-def many_tasks():
-    return make_group_structure_regression(
-        n_tasks=130, n_features=6, n_groups=2, n_samples=6, random_state=1
-    )
 
 
 def _validation_G(d, coef):
