@@ -46,14 +46,24 @@ _SMALL_REL = 1e-3
 # Smallest group norm used in 1 / n_l**3 (keeps the Hessian finite).
 _NORM_FLOOR = 1e-60
 # Z updates of the exact phase before falling back to the smoothing path.
-_ROUNDS = 20
+_ROUNDS = 6
 
 
 def group_sq_norms(W, s):
     """``n_l^2 = sum_j s_jl w_j^2`` for every task: (T, L)."""
     if s.ndim == 2:
         return (W * W) @ s
-    return np.einsum("tp,tpl->tl", W * W, s)
+    return _vec_mat(W * W, s)
+
+
+def _vec_mat(a, M):
+    """``a_t^T M_t`` for every task: (T, k) and (T, k, m) -> (T, m)."""
+    return np.matmul(a[:, None, :], M)[:, 0]
+
+
+def _mat_vec(M, a):
+    """``M_t a_t`` for every task: (T, k, m) and (T, m) -> (T, k)."""
+    return np.matmul(M, a[:, :, None])[:, :, 0]
 
 
 def free_mask(zero, support):
@@ -85,7 +95,7 @@ class _Reduced:
         else:
             idx = np.argsort(~free, axis=1, kind="stable")[:, :k]
             valid = np.take_along_axis(free, idx, axis=1)
-        self.Q = self.XT = None
+        self.Q = self.U = None
         X = gram.X
         if X is not None and X.shape[-2] + s.shape[-1] <= k // 2:
             XT = X.T[None] if X.ndim == 2 else X.transpose(0, 2, 1)
@@ -96,7 +106,11 @@ class _Reduced:
             else:
                 XT = np.take_along_axis(XT, idx[:, :, None], axis=1)
                 XT *= valid[:, :, None]
-            self.XT = XT  # (T, k, N)
+            # U = [X^T, V] (T, k, N + L) of the low-rank system: X^T is fixed,
+            # the V columns are rewritten by every `hessian` call.
+            n_rows = XT.shape[2]
+            self.U = np.empty((n_tasks, k, n_rows + s.shape[-1]))
+            self.U[:, :, :n_rows] = XT
         else:
             self.Q = _reduced_gram(gram, idx, valid)
         if everything:
@@ -130,34 +144,38 @@ class _Reduced:
 
         Returns ``grad`` (T, k), the Newton system (:class:`_DenseSystem` or
         :class:`_LowRankSystem`), ``grad_f`` (smooth part) and the squared
-        group norms, for the tasks ``todo`` (all when None).
+        group norms, for the tasks ``todo`` (all when None). A low-rank
+        system of all the tasks shares this object's workspace: it is valid
+        until the next call.
         """
-        c, s, valid = self.c, self.s, self.valid
-        Q, XT = self.Q, self.XT
+        c, s, valid, Q, U = self.c, self.s, self.valid, self.Q, self.U
         if todo is not None:
             c, s, valid = c[todo], s[todo], valid[todo]
             Q = None if Q is None else Q[todo]
-            XT = None if XT is None else XT[todo]
-        nsq = np.einsum("tk,tkl->tl", W * W, s)
+            U = None if U is None else U[todo]
+        nsq = _vec_mat(W * W, s)
         n = np.sqrt(nsq + mu * mu)
         inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
-        dpen = np.einsum("tkl,tl->tk", s, inv_n)
-        if XT is None:
-            QW = np.matmul(Q, W[:, :, None])[:, :, 0]
+        dpen = _mat_vec(s, inv_n)
+        if U is None:
+            QW = _mat_vec(Q, W)
         else:
-            QW = np.einsum("tkn,tn->tk", XT, np.einsum("tkn,tk->tn", XT, W))
+            XT = U[:, :, : U.shape[2] - s.shape[2]]
+            QW = _mat_vec(XT, _vec_mat(W, XT))
         grad_f = QW - c + eta * W
         grad = np.where(valid, grad_f + alpha * W * dpen, 0.0)
-        # Penalty curvature: diag(eta + alpha dpen) - alpha V diag(1/n^3) V^T.
-        V = W[:, :, None] * s
+        # Penalty curvature: diag(eta + alpha dpen) - alpha V diag(1/n^3) V^T
+        # with V = W * s (column l: the features' weights in group l).
         diag = eta + alpha * dpen
         weights = -alpha * inv_n**3
-        if XT is None:  # Q already has the identity on the padding
+        if U is None:  # Q already has the identity on the padding
+            V = W[:, :, None] * s
             H = Q + np.matmul(V * weights[:, None, :], V.transpose(0, 2, 1))
             H[:, np.arange(H.shape[1]), np.arange(H.shape[1])] += diag
             system = _DenseSystem(H, Q)
         else:
-            system = _LowRankSystem(diag + ~valid, XT, V, weights)
+            np.multiply(W[:, :, None], s, out=U[:, :, XT.shape[2] :])
+            system = _LowRankSystem(diag + ~valid, U, weights)
         return grad, system, grad_f, nsq
 
 
@@ -200,10 +218,11 @@ class _LowRankSystem:
     ``H^{-1} = D^{-1} - D^{-1} U (I + S U^T D^{-1} U)^{-1} S U^T D^{-1}``
     (no inverse of ``S``, whose group entries may vanish)."""
 
-    def __init__(self, D, XT, V, weights):
-        self.D, self.XT = D, XT
-        self.U = np.concatenate([XT, V], axis=2)
-        self.S = np.concatenate([np.ones(XT.shape[:1] + XT.shape[2:]), weights], axis=1)
+    def __init__(self, D, U, weights):
+        self.D, self.U = D, U
+        self.n_rows = U.shape[2] - weights.shape[1]  # N
+        self.S = np.ones(U.shape[:1] + U.shape[2:])
+        self.S[:, self.n_rows :] = weights
         self._capacitance = None
 
     def solve(self, b):
@@ -215,24 +234,20 @@ class _LowRankSystem:
             self._capacitance = (UD, K)
         UD, K = self._capacitance
         bD = b / self.D
-        z = batched_solve(K, self.S * np.einsum("tkm,tk->tm", self.U, bD))
-        return bD - np.einsum("tkm,tm->tk", UD, z)
+        z = batched_solve(K, self.S * _vec_mat(bD, self.U))
+        return bD - _mat_vec(UD, z)
 
     def diagonal(self):
         return self.D + np.einsum("tkm,tkm,tm->tk", self.U, self.U, self.S)
 
     def smooth_quad(self, d):
-        Xd = np.einsum("tkn,tk->tn", self.XT, d)
+        Xd = _vec_mat(d, self.U[:, :, : self.n_rows])
         return np.einsum("tn,tn->t", Xd, Xd)
 
     def subset(self, rows):
         out = _LowRankSystem.__new__(_LowRankSystem)
-        out.D, out.XT, out.U, out.S = (
-            self.D[rows],
-            self.XT[rows],
-            self.U[rows],
-            self.S[rows],
-        )
+        out.D, out.U, out.S = self.D[rows], self.U[rows], self.S[rows]
+        out.n_rows = self.n_rows
         out._capacitance = None
         return out
 
@@ -296,8 +311,8 @@ def _newton(red, W, alpha, eta, active, mu, tol, max_iter, small=None):
         gfd = np.einsum("tp,tp->t", grad_f, d)
         with np.errstate(over="ignore", invalid="ignore"):  # see _armijo
             A = nsq + mut * mut
-            B = np.einsum("tk,tkl->tl", Wt * d, s)
-            C = np.einsum("tk,tkl->tl", d * d, s)
+            B = _vec_mat(Wt * d, s)
+            C = _vec_mat(d * d, s)
         terms = (A, B, C, act, gfd, dQd, gd)
         # The full step first; the ladder of shorter ones only where it fails.
         new_sq, ok = _armijo(terms, alpha, _STEPS[:1])
@@ -367,7 +382,7 @@ def _neg_grad(gram, W, s, alpha, eta, zero):
     """``-(grad f + alpha * penalty gradient of the nonzero groups)`` (T, P)."""
     nsq = group_sq_norms(W, s)
     inv_n = np.where(~zero, 1.0 / np.maximum(np.sqrt(nsq), _NORM_FLOOR), 0.0)
-    dpen = inv_n @ s.T if s.ndim == 2 else np.einsum("tpl,tl->tp", s, inv_n)
+    dpen = inv_n @ s.T if s.ndim == 2 else _mat_vec(s, inv_n)
     grad_f = gram.qmul(W) - gram.c + eta * W
     return -(grad_f + alpha * W * dpen), grad_f, nsq
 
@@ -377,7 +392,7 @@ def _certificate_norms(g, s, zero, weights):
     lam_l' theta_jl'^2`` (it satisfies ``sum_{l in Z} theta_l * u_l = g`` on
     the pinned features for any weights ``lam > 0``)."""
     lz = zero * weights
-    denom = lz @ s.T if s.ndim == 2 else np.einsum("tl,tpl->tp", lz, s)
+    denom = lz @ s.T if s.ndim == 2 else _mat_vec(s, lz)
     ratio = np.where(denom > 0, g / np.maximum(denom, _TINY), 0.0)
     return weights * np.sqrt(group_sq_norms(ratio, s))
 
@@ -633,7 +648,7 @@ def _continuation(gram, s, support, alpha, eta, tol, W=None, powers=_MU_POWERS):
         mu = gram.wscale * 10.0**-power
         Wr, _, k = _newton(red, Wr, alpha, eta, active, mu, tol, 50)
         n_steps += k
-        nsq = np.einsum("tk,tkl->tl", Wr * Wr, red.s)
+        nsq = _vec_mat(Wr * Wr, red.s)
         norms, previous = np.sqrt(nsq), norms
     # As mu -> 0, a nonzero group keeps its norm while a zero group's norm
     # shrinks like mu rho_l / sqrt(1 - rho_l^2) (rho_l < 1 its dual ratio):

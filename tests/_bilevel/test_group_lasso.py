@@ -225,7 +225,7 @@ def test_hypergradient_interior_theta(shared, few_rows):
     chunk = _problem(seed=2, shared=shared, n_samples=n_samples, n_features=n_features)
     if few_rows:
         assert (
-            _Reduced(chunk.gram(), np.ones((16, 3)), np.ones((5, 16), bool)).XT
+            _Reduced(chunk.gram(), np.ones((16, 3)), np.ones((5, 16), bool)).U
             is not None
         )
     rng = np.random.RandomState(0)
@@ -644,7 +644,7 @@ def test_low_rank_newton_system_matches_the_dense_one(shared):
     active = np.ones((5, 2), dtype=bool)
     low = _Reduced(gram, s, free)
     dense = _Reduced(dense_gram, s, free)
-    assert low.XT is not None and dense.XT is None
+    assert low.U is not None and dense.U is None
     Wr = low.gather(W)
     g1, sys1, f1, n1 = low.hessian(Wr, 0.3, ETA, active)
     g2, sys2, f2, n2 = dense.hessian(Wr, 0.3, ETA, active)
