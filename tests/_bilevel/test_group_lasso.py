@@ -653,6 +653,16 @@ def test_low_rank_newton_system_matches_the_dense_one(shared):
     np.testing.assert_allclose(sys1.solve(b), sys2.solve(b), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(sys1.diagonal(), sys2.diagonal(), rtol=1e-10)
     np.testing.assert_allclose(sys1.smooth_quad(b), sys2.smooth_quad(b), rtol=1e-10)
+    # a subset of the tasks, then all of them again: the reused workspace of
+    # the low-rank system still gives the dense system's directions
+    rows = np.array([0, 2, 3])
+    sub1 = low.hessian(Wr[rows], 0.3, ETA, active[rows], todo=rows)[1]
+    sub2 = dense.hessian(Wr[rows], 0.3, ETA, active[rows], todo=rows)[1]
+    np.testing.assert_allclose(
+        sub1.solve(b[rows]), sub2.solve(b[rows]), rtol=1e-8, atol=1e-10
+    )
+    again = low.hessian(Wr, 0.3, ETA, active)[1]
+    np.testing.assert_allclose(again.solve(b), sys2.solve(b), rtol=1e-8, atol=1e-10)
 
 
 def test_overlaps_against_a_loop():
