@@ -74,7 +74,7 @@ def free_mask(zero, support):
     z = zero.astype(float)
     if support.ndim == 2:
         return ~((z @ support.T.astype(float)) > 0)
-    return ~(np.einsum("tl,tpl->tp", z, support.astype(float)) > 0)
+    return ~(_mat_vec(support.astype(float), z) > 0)
 
 
 class _Reduced:
@@ -419,7 +419,7 @@ def kkt_violation(gram, W, s, support, alpha, eta, zero):
     viol = zero & (u_norm > bound)
     # Only a feature pinned by several zero groups leaves a choice of split.
     z = zero.astype(float)
-    n_pinning = z @ support.T if s.ndim == 2 else np.einsum("tl,tpl->tp", z, support)
+    n_pinning = z @ support.T if s.ndim == 2 else _mat_vec(support.astype(float), z)
     rows = np.flatnonzero(viol.any(axis=1) & (n_pinning > 1).any(axis=1))
     if rows.size:
         s_r = s if s.ndim == 2 else s[rows]
