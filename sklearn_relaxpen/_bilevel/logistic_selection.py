@@ -145,13 +145,14 @@ def _proba(X, coef):
     return E / E.sum(axis=1, keepdims=True)
 
 
-def _fit_trusted(X_val, y_val, n_classes, C, tol):
-    """The lower-level model trained on the trusted rows alone."""
+def _fit_trusted(X_val, y_val, n_classes, C, tol, coef0=None):
+    """The lower-level model trained on the trusted rows alone (Newton from
+    ``coef0``, zeros when None)."""
     loss = WeightedLogisticLoss(X_val, y_val, n_classes, C=C)
     coef, _, _ = newton(
         loss,
         np.ones(loss.n_samples),
-        np.zeros(loss.coef_shape),
+        np.zeros(loss.coef_shape) if coef0 is None else coef0,
         tol=tol,
         max_iter=100,
         direct=use_direct("auto", loss.n_params),
@@ -348,13 +349,17 @@ def _crossfit_scores(
             rows["brier"][j, col],
         ) = problem.held_out_scores(theta)
 
-    runs, coef, fold_coefs, converged = {}, None, None, True
+    runs, coef, trusted_coef, fold_coefs, converged = {}, None, None, None, True
     for j, C in enumerate(grid):
+        # Every solve below starts from a near solution: the trusted model
+        # from the previous C's, its folds (most of the same rows) from it.
+        trusted_coef = _fit_trusted(X_val, y_val, n_classes, C, tol, trusted_coef)
+        trusted_proba = _proba(X, trusted_coef)
         trusted = CrossFittedCleaningProblem(
             X[:0], y[:0], X_val, y_val, folds=folds, n_classes=n_classes, C=C, tol=tol
         )
+        trusted.warm_start([trusted_coef] * trusted.n_folds)
         score(j, 3, trusted, np.zeros(0))
-        trusted_proba = _proba(X, _fit_trusted(X_val, y_val, n_classes, C, tol))
         converged &= trusted.converged
         runs[j] = (None, None, None, trusted_proba)
         if C not in Cs:  # a C for the trusted rows alone (cheap to fit)

@@ -3,9 +3,11 @@
 import numpy as np
 from sklearn.datasets import make_classification
 
+from sklearn_relaxpen._bilevel.logistic_crossfit import CrossFittedCleaningProblem
 from sklearn_relaxpen._bilevel.logistic_selection import (
     _choose,
     _crossfit_scores,
+    _proba,
     crossfit_select,
     trusted_folds,
 )
@@ -154,3 +156,36 @@ def test_crossfit_select_choice_is_the_rule_on_the_per_row_scores():
     agrees = proba[np.arange(150), y_noisy] >= proba.max(axis=1)
     expected = agrees if col < 3 else np.zeros(150, dtype=bool)
     np.testing.assert_array_equal(sel.mask, expected)
+
+
+def test_crossfit_scores_equal_cold_solves_of_each_option():
+    """The warm-started table equals each option's scores from cold solves."""
+    X, y, X_val, y_val = _data(3, n_samples=120, n_val=30, seed=5)
+    y_noisy, _ = make_noisy_labels(y, 0.3, random_state=2)
+    Cs = (0.1, 1.0)
+    grid, rows, runs, folds, converged = _crossfit_scores(
+        X, y_noisy, X_val, y_val, n_classes=3, Cs=Cs, random_state=0, tol=1e-10
+    )
+    assert converged
+    np.testing.assert_array_equal(grid, Cs)
+
+    def cold(X_rows, y_rows, theta, C):
+        problem = CrossFittedCleaningProblem(
+            X_rows, y_rows, X_val, y_val, folds=folds, n_classes=3, C=C, tol=1e-10
+        )
+        return problem, problem.held_out_brier(theta)
+
+    for j, C in enumerate(grid):
+        trusted, brier = cold(X[:0], y_noisy[:0], np.zeros(0), C)
+        np.testing.assert_allclose(rows["brier"][j, 3], brier, atol=1e-8)
+        proba = runs[j][0]  # the agreement scorer's out-of-fold probabilities
+        agree = proba[np.arange(120), y_noisy] >= proba.max(axis=1)
+        fold_proba = [_proba(X, c) for c in trusted.coefs]
+        masks = {
+            0: agree,
+            1: np.array([p.argmax(1) == y_noisy for p in fold_proba]),
+            2: np.array([(p + proba).argmax(1) == y_noisy for p in fold_proba]),
+        }
+        for col, mask in masks.items():
+            _, brier = cold(X, y_noisy, mask.astype(float), C)
+            np.testing.assert_allclose(rows["brier"][j, col], brier, atol=1e-8)
