@@ -252,7 +252,9 @@ def relax_and_penalize(
         estimate (unused by the exact hypergradient): threads with one BLAS
         thread each when the problem has ``value_batch(thetas) -> values``
         (vectorized over the rows of ``thetas``, pure; the estimate then does
-        not depend on ``n_jobs``), else joblib worker processes.
+        not depend on ``n_jobs``, and threads are used only when its chunks
+        took at least 1 ms each on the first call), else joblib worker
+        processes.
     random_state : int, RandomState instance or None, default=None
         Seeds the zeroth-order directions.
     verbose : int, default=0

@@ -132,7 +132,9 @@ _PARAMETERS_DOC = """
     n_jobs : int, default=None
         Threads (one BLAS thread each) for the independent truncated
         lower-level solves of the zeroth-order estimate
-        (``method="bilevel"``); the result does not depend on it.
+        (``method="bilevel"``), used only when the solves are large enough
+        to gain from them (timed on the first estimate); the result does not
+        depend on it.
     include_trusted : bool, default=True
         Whether the final estimator is trained on the kept rows *plus* the
         trusted rows ``(X_val, y_val)``. They are clean labelled data, usually

@@ -1,6 +1,8 @@
 # Authors: The sklearn_relaxpen developers
 # SPDX-License-Identifier: BSD-3-Clause
 import itertools
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_relaxpen import Box, Budget, penalty, penalty_grad, relax_and_penalize
+from sklearn_relaxpen._core import zeroth_order
 from sklearn_relaxpen._core.optimizers import OPTIMIZERS
 from sklearn_relaxpen._core.penalty import auto_eps_init, eps_schedule
 from sklearn_relaxpen._core.zeroth_order import IRDSAGradient
@@ -602,3 +605,51 @@ def test_zeroth_order_value_batch_bad_output():
     )
     with pytest.raises(ValueError, match="value_batch must return one finite"):
         estimate(np.full(12, 0.5), None)
+
+
+class _Timed(_Batched):
+    """A _Batched problem that records the thread of each chunk and can be slow."""
+
+    def __init__(self, problem, seconds):
+        super().__init__(problem)
+        self.seconds, self.threads = seconds, []
+
+    def value_batch(self, thetas):
+        self.threads.append(threading.current_thread() is threading.main_thread())
+        time.sleep(self.seconds)
+        return super().value_batch(thetas)
+
+
+@pytest.mark.parametrize(
+    "seconds, threshold, threaded", [(0.0, 1.0, False), (0.003, None, True)]
+)
+def test_zeroth_order_threads_only_chunks_worth_a_thread(
+    seconds, threshold, threaded, monkeypatch
+):
+    """The first call runs its chunks serially and is timed; later calls use
+    threads only when a chunk took at least MIN_THREADED_CHUNK_SECONDS."""
+    if threshold is not None:
+        monkeypatch.setattr(zeroth_order, "MIN_THREADED_CHUNK_SECONDS", threshold)
+    problem = random_ridge_selection(2)
+    theta = np.random.RandomState(0).uniform(0.2, 0.8, 12)
+    estimates = []
+    for n_jobs in (1, 2):
+        timed = _Timed(problem, seconds)
+        estimate = IRDSAGradient(
+            timed,
+            n_directions=10,
+            smoothing=1e-4,
+            rng=np.random.RandomState(1),
+            n_jobs=n_jobs,
+            value_batch=timed.value_batch,
+        )
+        estimates.append([estimate(theta, None) for _ in range(2)])
+        first, second = timed.threads[:4], timed.threads[4:]
+        assert all(first)  # 4 chunks in the calling thread
+        if n_jobs == 2 and threaded:
+            assert not any(second)  # 4 chunks on worker threads
+        else:
+            assert all(second)
+    for serial, parallel in zip(*estimates):
+        assert serial[0] == parallel[0]
+        np.testing.assert_array_equal(serial[1], parallel[1])
