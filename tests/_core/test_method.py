@@ -564,6 +564,18 @@ class _Batched:
         return out[:-1] if self.bad else out
 
 
+def _batched_estimate(batched, n_jobs):
+    """The zeroth-order estimate of a _Batched problem through value_batch."""
+    return IRDSAGradient(
+        batched,
+        n_directions=10,
+        smoothing=1e-4,
+        rng=np.random.RandomState(1),
+        n_jobs=n_jobs,
+        value_batch=batched.value_batch,
+    )
+
+
 def test_zeroth_order_value_batch_same_estimate_for_every_n_jobs():
     problem = random_ridge_selection(2)
     theta = np.random.RandomState(0).uniform(0.2, 0.8, 12)
@@ -573,16 +585,7 @@ def test_zeroth_order_value_batch_same_estimate_for_every_n_jobs():
     estimates = []
     for n_jobs in (None, 1, 2, -1):
         batched = _Batched(problem)
-        estimates.append(
-            IRDSAGradient(
-                batched,
-                n_directions=10,
-                smoothing=1e-4,
-                rng=np.random.RandomState(1),
-                n_jobs=n_jobs,
-                value_batch=batched.value_batch,
-            )(theta, None)
-        )
+        estimates.append(_batched_estimate(batched, n_jobs)(theta, None))
         # the base point and the 10 directions, in 4 fixed chunks
         assert sorted(batched.batches) == [2, 3, 3, 3]
     for G, grad, grad_lam in estimates:
@@ -635,14 +638,7 @@ def test_zeroth_order_threads_only_chunks_worth_a_thread(
     estimates = []
     for n_jobs in (1, 2):
         timed = _Timed(problem, seconds)
-        estimate = IRDSAGradient(
-            timed,
-            n_directions=10,
-            smoothing=1e-4,
-            rng=np.random.RandomState(1),
-            n_jobs=n_jobs,
-            value_batch=timed.value_batch,
-        )
+        estimate = _batched_estimate(timed, n_jobs)
         estimates.append([estimate(theta, None) for _ in range(2)])
         first, second = timed.threads[:4], timed.threads[4:]
         assert all(first)  # 4 chunks in the calling thread
