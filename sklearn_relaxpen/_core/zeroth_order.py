@@ -25,10 +25,10 @@ N_CHUNKS = 4
 # that mostly hold the GIL. With n_jobs=2 on 2 cores, hyper-cleaning calls
 # were 2.2-2.7x slower than serial chunks of 0.3 ms (breast cancer), about
 # even at 0.7 ms (Train) and 1.5-1.6x faster at 4.5 ms (Cracker) and 9 ms
-# (digits). The first call runs its chunks
-# serially and is timed; threads are used from then on only when a chunk
-# took at least this long. (The chunks are fixed, so the values do not
-# depend on the choice.)
+# (digits). The first call runs its chunks serially and is timed (CPU time of
+# the calling thread, which other processes do not inflate); threads are
+# used from then on only when a chunk took at least this long. (The chunks
+# are fixed, so the values do not depend on the choice.)
 MIN_THREADED_CHUNK_SECONDS = 1e-3
 
 
@@ -82,13 +82,12 @@ class IRDSAGradient:
         chunks = np.array_split(points, min(N_CHUNKS, points.shape[0]))
         n_jobs = self.n_jobs or 1
         n_jobs = n_jobs if n_jobs > 0 else os.cpu_count() + 1 + n_jobs
-        if n_jobs > 1 and self._threaded is None:
-            start = time.perf_counter()
+        if n_jobs <= 1 or not self._threaded:  # None: the first call, timed
+            start = time.thread_time()
             parts = [self.value_batch(chunk) for chunk in chunks]
-            seconds = (time.perf_counter() - start) / len(chunks)
-            self._threaded = seconds >= MIN_THREADED_CHUNK_SECONDS
-        elif n_jobs <= 1 or not self._threaded:
-            parts = [self.value_batch(chunk) for chunk in chunks]
+            if n_jobs > 1 and self._threaded is None:
+                seconds = (time.thread_time() - start) / len(chunks)
+                self._threaded = seconds >= MIN_THREADED_CHUNK_SECONDS
         else:
             # one BLAS thread per worker thread: no oversubscription
             if self._blas is None:
