@@ -69,12 +69,17 @@ def _mat_vec(M, a):
     return np.matmul(M, a[:, :, None])[:, :, 0]
 
 
-def free_mask(zero, support):
-    """Free features: not in the support of any zero group. (T, P) bool."""
+def pinning_counts(zero, support):
+    """Number of zero groups whose support holds each feature: (T, P)."""
     z = zero.astype(float)
     if support.ndim == 2:
-        return ~((z @ support.T.astype(float)) > 0)
-    return ~(_mat_vec(support.astype(float), z) > 0)
+        return z @ support.T.astype(float)
+    return _mat_vec(support.astype(float), z)
+
+
+def free_mask(zero, support):
+    """Free features: not in the support of any zero group. (T, P) bool."""
+    return ~(pinning_counts(zero, support) > 0)
 
 
 class _Reduced:
@@ -156,7 +161,7 @@ class _Reduced:
             c, s, valid = c[todo], s[todo], valid[todo]
             Q = None if Q is None else Q[todo]
             U = None if U is None else U[todo]
-        nsq = _vec_mat(W * W, s)
+        nsq = group_sq_norms(W, s)
         n = np.sqrt(nsq + mu * mu)
         inv_n = np.where(active, 1.0 / np.maximum(n, _NORM_FLOOR), 0.0)
         dpen = _mat_vec(s, inv_n)
@@ -410,7 +415,8 @@ def kkt_violation(gram, W, s, support, alpha, eta, zero):
     equal group norms, the minimax split) before a group is declared in
     violation, so that ``W = 0`` under an interior ``theta`` is recognised.
     """
-    free = free_mask(zero, support)
+    n_pinning = pinning_counts(zero, support)
+    free = ~(n_pinning > 0)
     g, _, _ = _neg_grad(gram, W, s, alpha, eta, zero)
     g = np.where(free, 0.0, g)
     bound = alpha * (1 + 1e-6) + 1e-12 * np.sqrt(gram.scale)[:, None]
@@ -418,8 +424,6 @@ def kkt_violation(gram, W, s, support, alpha, eta, zero):
     u_norm = _certificate_norms(g, s, zero, weights)
     viol = zero & (u_norm > bound)
     # Only a feature pinned by several zero groups leaves a choice of split.
-    z = zero.astype(float)
-    n_pinning = z @ support.T if s.ndim == 2 else _mat_vec(support.astype(float), z)
     rows = np.flatnonzero(viol.any(axis=1) & (n_pinning > 1).any(axis=1))
     if rows.size:
         s_r = s if s.ndim == 2 else s[rows]
@@ -651,7 +655,7 @@ def _continuation(gram, s, support, alpha, eta, tol, W=None, powers=_MU_POWERS):
         mu = gram.wscale * 10.0**-power
         Wr, _, k = _newton(red, Wr, alpha, eta, active, mu, tol, 50)
         n_steps += k
-        nsq = _vec_mat(Wr * Wr, red.s)
+        nsq = group_sq_norms(Wr, red.s)
         norms, previous = np.sqrt(nsq), norms
     # As mu -> 0, a nonzero group keeps its norm while a zero group's norm
     # shrinks like mu rho_l / sqrt(1 - rho_l^2) (rho_l < 1 its dual ratio):
