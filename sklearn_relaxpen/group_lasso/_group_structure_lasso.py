@@ -163,8 +163,10 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         Exact validation objective ``G`` of each start's binary point, before
         the polish (see ``n_init``; one entry without a relaxation phase).
     best_init_ : int
-        Index of the start that was kept (the lowest ``init_objectives_``);
-        the path attributes and ``theta_relaxed_`` are that start's.
+        Index of the start that was kept: the lowest ``init_objectives_``,
+        or the lowest ``G`` after the polish when every start is polished
+        (``n_init="auto"`` with few tasks); the path attributes,
+        ``theta_relaxed_`` and ``polish_`` are that start's.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -524,6 +526,10 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                 f"start; got strategy={self.strategy!r}, relaxed_max_iter="
                 f"{self.relaxed_max_iter}, warm start={warm}."
             )
+        polish_budget = self.max_polish_moves * (2 * L + 1)
+        polishing = self.polish and polish_budget > 0
+        polished = []  # (theta, PolishResult, last pass converged) per start
+        polish_calls = 0  # full passes of those polishes
         if two_phase:
             # Every start draws the pieces' order from the same state.
             order_state = rng.get_state()
@@ -531,6 +537,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             for k in range(self.n_init if self.n_init != "auto" else 2):
                 if starts and not self._more_starts(starts[0].view):
                     break
+                rounded = k == 1 and self._rounded_second_start(starts[0].view)
                 problem.forget_solutions()
                 order_rng = np.random.RandomState()
                 order_rng.set_state(order_state)
@@ -539,12 +546,30 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                     warnings.simplefilter("always")
                     starts.append(
                         self._two_phase(
-                            problem, theta0, lam0, lam_bounds, order_rng, head
+                            problem,
+                            theta0,
+                            lam0,
+                            lam_bounds,
+                            order_rng,
+                            self.relaxed_max_iter if rounded else head,
+                            stages=not rounded,
                         )
                     )
                 caught.append(start_warnings)
+                if polishing and self._rounded_second_start(starts[0].view):
+                    # Every start is polished (while the lower level is warm
+                    # at its point); the lowest G after the polish is kept.
+                    calls = problem.n_calls
+                    polished.append(
+                        self._polish_start(problem, starts[-1], polish_budget)
+                    )
+                    polish_calls += problem.n_calls - calls
             self.init_objectives_ = np.array([st.best.objective for st in starts])
-            self.best_init_ = int(np.argmin(self.init_objectives_))
+            if polished:
+                after = [record.objective_after for _, record, _ in polished]
+                self.best_init_ = int(np.argmin(after))
+            else:
+                self.best_init_ = int(np.argmin(self.init_objectives_))
             chosen = starts[self.best_init_]
             for w in caught[self.best_init_]:  # only the kept start's path counts
                 warn_user(w.message, w.category)
@@ -568,15 +593,16 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             self.best_init_ = 0
             self.n_batch_hypergradients_ = self.n_batch_task_solves_ = 0
             theta, lam = np.asarray(res.theta, dtype=float), res.lam
-        self.n_hypergradients_ = problem.n_calls
+        self.n_hypergradients_ = problem.n_calls - polish_calls
         self.polish_ = None
-        if self.polish and self.max_polish_moves > 0:
-            theta, self.polish_ = _polish(
-                problem, theta, lam, self.max_polish_moves * (2 * L + 1), 2 * L
-            )
+        if polished:
+            theta, self.polish_, last_ok = polished[self.best_init_]
+        else:
+            if polishing:
+                theta, self.polish_ = _polish(problem, theta, lam, polish_budget, 2 * L)
+            last_ok = problem.last_converged
+        # (last_ok: the last pass over the tasks at the returned assignment.)
         self.alpha_ = float(np.exp(lam[0]))
-        # The last pass over the tasks was at the returned assignment.
-        last_ok = problem.last_converged
         coef, intercept, n_bad = problem.refit(theta, self.alpha_)
         self.n_lower_unconverged_ = problem.n_unconverged + n_bad
         self.lower_converged_ = bool(last_ok and n_bad == 0)
@@ -611,19 +637,42 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
 
     def _more_starts(self, view):
         """Whether starts after the first differ from it and are wanted."""
-        if not isinstance(view, MiniBatchProblem) or view.full_batch:
-            return False  # full passes: every start would be the same
-        if self.n_init != "auto":
-            return True
-        return view.n_pieces_per_batch < _AUTO_BATCH_FRACTION * len(view.pieces)
+        # full passes: every start would be the same
+        return isinstance(view, MiniBatchProblem) and not view.full_batch
 
-    def _two_phase(self, problem, theta0, lam0, lam_bounds, order_rng, n_full):
+    def _rounded_second_start(self, view):
+        """Whether ``n_init="auto"``'s second start is the rounded full-pass
+        relaxation: with mini-batches of at least ``_AUTO_BATCH_FRACTION`` of
+        the tasks (a full pass costs little more than a mini-batch). Then
+        every start is polished."""
+        return (
+            self.n_init == "auto"
+            and self._more_starts(view)
+            and view.n_pieces_per_batch >= _AUTO_BATCH_FRACTION * len(view.pieces)
+        )
+
+    def _polish_start(self, problem, start, budget):
+        """Polish one start's binary point: ``(theta, PolishResult, whether
+        the last pass over the tasks, at the returned point, converged)``."""
+        theta, record = _polish(
+            problem,
+            np.asarray(start.best.theta, dtype=float),
+            start.best.lam,
+            budget,
+            2 * self.n_groups,
+        )
+        return theta, record, problem.last_converged
+
+    def _two_phase(
+        self, problem, theta0, lam0, lam_bounds, order_rng, n_full, stages=True
+    ):
         """One start: the relaxation phase, then the penalty stages from it.
 
         The relaxation is solved close to stationarity (its first ``n_full``
         iterations as full passes, the others on mini-batches when
         ``relaxed_batch_size`` asks for them), so that the penalty stages
         start from its information; ``eps_init="auto"`` is measured there.
+        ``stages=False`` (or ``max_stages=0``) rounds the relaxation instead.
         Returns a :class:`_Start`; the fitted path attributes it sets on
         ``self`` are also in ``_Start.attributes``.
         """
@@ -652,7 +701,7 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                 **kwargs,
             )
         best = result = relaxed
-        if self.max_stages == 0:
+        if self.max_stages == 0 or not stages:
             for field, attribute in _PATH_ATTRIBUTES.items():
                 setattr(self, attribute, getattr(relaxed, field))
             self.converged_ = bool(relaxed.converged)
@@ -832,9 +881,15 @@ _PARAMETERS_DOC = """
         relaxation is non-convex and its first iterations choose the basin
         it settles in; noisy gradients from small mini-batches can choose a
         worse one, and a second start with exact early iterations guards
-        against it. ``"auto"`` is 2 when one mini-batch holds less than a
-        quarter of the tasks (at the default ``relaxed_batch_size``: more
-        than about 250 tasks) and 1 otherwise. With full passes every start
+        against it. ``"auto"`` runs 2 starts. When one mini-batch holds less
+        than a quarter of the tasks (at the default ``relaxed_batch_size``:
+        more than about 250 tasks), the second is start 1 above. Otherwise
+        (fewer tasks, where a full pass costs about two mini-batches) the
+        second start is the ``strategy="round"`` baseline: all
+        ``relaxed_max_iter`` iterations as full passes, then the nearest
+        one-hot rows, without penalty stages; both starts are polished and
+        the lower ``G`` after the polish is kept, so the fit validates at
+        least as well as the polished rounding. With full passes every start
         would be the same, so one is run.
     polish : bool, default={default}
         After the path (or the rounding), run a binary local search: move one

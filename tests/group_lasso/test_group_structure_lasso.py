@@ -182,9 +182,9 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
     """n_init: every start is reported by its exact validation G, the kept
     one is the lowest and is the fitted model; start 0 is the single-start
     fit; later starts lead their relaxation with full passes (more full
-    hypergradients, a different path); "auto" runs 2 starts when one
+    hypergradients, a different path); "auto" is n_init=2 when one
     mini-batch holds less than a quarter of the tasks (130 tasks in 5
-    pieces, 1 per batch), 1 otherwise; reproducible and n_jobs-free."""
+    pieces, 1 per batch); reproducible and n_jobs-free."""
     d = many_tasks
     params = dict(
         n_groups=2,
@@ -225,8 +225,6 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
     auto, two = fit(n_init="auto"), fit(n_init=2)
     np.testing.assert_array_equal(auto.init_objectives_, two.init_objectives_)
     np.testing.assert_array_equal(auto.coef_, two.coef_)
-    # 2 pieces of 5 per batch: a start with a large batch, "auto" runs one.
-    assert fit(n_init="auto", relaxed_batch_size=40).init_objectives_.shape == (1,)
     # Full passes, strategy="round": every start would be the same.
     assert fit(n_init=3, relaxed_batch_size=None).init_objectives_.shape == (1,)
     rounded = fit(n_init=3, strategy="round")
@@ -234,6 +232,60 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
     assert rounded.init_objectives_[0] == pytest.approx(
         _validation_G(d, rounded.coef_), rel=1e-8
     )
+
+
+@pytest.mark.parametrize("polish", [True, False])
+def test_n_init_auto_with_large_batches_adds_the_rounded_relaxation(polish):
+    """n_init="auto" with mini-batches of at least a quarter of the tasks (2
+    of 5 pieces): the second start is strategy="round" (the relaxation as
+    full passes, rounded), and the kept start has the lower G after the
+    polish (before it without a polish), so the fit validates at least as
+    well as each start fitted alone. Here the polish reverses the order of
+    the two starts."""
+    d = make_group_structure_regression(
+        n_tasks=130, n_features=12, n_groups=3, n_samples=8, random_state=4
+    )
+    params = dict(
+        n_groups=3,
+        fit_intercept=False,
+        max_stages=2,
+        max_iter=5,
+        relaxed_max_iter=10,
+        relaxed_batch_size=40,
+        polish=polish,
+        max_polish_moves=2,
+        random_state=1,
+    )
+
+    def fit(**kw):
+        model = GroupStructureLassoCV(**{**params, **kw})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.fit(d.X_train, d.y_train, **_fit_kwargs(d))
+
+    auto, one = fit(n_init="auto"), fit(n_init=1)
+    rounded = fit(strategy="round", max_stages=1, max_iter=10)
+    assert auto.init_objectives_.shape == (2,)
+    assert auto.init_objectives_[0] == one.init_objectives_[0]
+    assert auto.init_objectives_[1] == pytest.approx(
+        rounded.init_objectives_[0], rel=1e-10
+    )
+    assert auto.init_objectives_[0] < auto.init_objectives_[1]
+    # The rounded start's full passes, the polishes excluded.
+    assert auto.n_hypergradients_ == one.n_hypergradients_ + rounded.n_hypergradients_
+    G = {m: _validation_G(d, m.coef_) for m in (auto, one, rounded)}
+    assert auto.best_init_ == (1 if polish else 0)
+    kept = (one, rounded)[auto.best_init_]
+    assert G[auto] == pytest.approx(G[kept], rel=1e-8)
+    assert G[auto] <= min(G[one], G[rounded]) * (1 + 1e-8)
+    np.testing.assert_array_equal(auto.group_assignment_, kept.group_assignment_)
+    if polish:
+        assert auto.polish_.objective_after == pytest.approx(G[auto], rel=1e-8)
+        assert auto.polish_.objective_before == pytest.approx(
+            auto.init_objectives_[1], rel=1e-8
+        )
+    else:
+        assert auto.polish_ is None
 
 
 def test_n_init_warns_about_the_kept_start_only(many_tasks):
