@@ -26,8 +26,9 @@ __all__ = ["GroupStructureLassoCV"]
 
 # Largest number of tasks of one piece of the relaxation's mini-batches.
 _PIECE_SIZE = 32
-# n_init="auto": a second start when one mini-batch holds less than this
-# fraction of the tasks.
+# n_init="auto": when one mini-batch holds less than this fraction of the
+# tasks, the second start leads with full passes; otherwise it is the
+# strategy="round" baseline (and every start is polished).
 _AUTO_BATCH_FRACTION = 0.25
 
 
@@ -560,8 +561,9 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                     # Every start is polished (while the lower level is warm
                     # at its point); the lowest G after the polish is kept.
                     calls = problem.n_calls
+                    best = starts[-1].best
                     polished.append(
-                        self._polish_start(problem, starts[-1], polish_budget)
+                        self._polish_point(problem, best.theta, best.lam, polish_budget)
                     )
                     polish_calls += problem.n_calls - calls
             self.init_objectives_ = np.array([st.best.objective for st in starts])
@@ -595,13 +597,16 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             theta, lam = np.asarray(res.theta, dtype=float), res.lam
         self.n_hypergradients_ = problem.n_calls - polish_calls
         self.polish_ = None
+        # last_ok: whether the last pass over the tasks, at the returned
+        # assignment, converged.
         if polished:
             theta, self.polish_, last_ok = polished[self.best_init_]
+        elif polishing:
+            theta, self.polish_, last_ok = self._polish_point(
+                problem, theta, lam, polish_budget
+            )
         else:
-            if polishing:
-                theta, self.polish_ = _polish(problem, theta, lam, polish_budget, 2 * L)
             last_ok = problem.last_converged
-        # (last_ok: the last pass over the tasks at the returned assignment.)
         self.alpha_ = float(np.exp(lam[0]))
         coef, intercept, n_bad = problem.refit(theta, self.alpha_)
         self.n_lower_unconverged_ = problem.n_unconverged + n_bad
@@ -651,15 +656,11 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
             and view.n_pieces_per_batch >= _AUTO_BATCH_FRACTION * len(view.pieces)
         )
 
-    def _polish_start(self, problem, start, budget):
-        """Polish one start's binary point: ``(theta, PolishResult, whether
-        the last pass over the tasks, at the returned point, converged)``."""
+    def _polish_point(self, problem, theta, lam, budget):
+        """Polish a binary point: ``(theta, PolishResult, whether the last
+        pass over the tasks, at the returned point, converged)``."""
         theta, record = _polish(
-            problem,
-            np.asarray(start.best.theta, dtype=float),
-            start.best.lam,
-            budget,
-            2 * self.n_groups,
+            problem, np.asarray(theta, dtype=float), lam, budget, 2 * self.n_groups
         )
         return theta, record, problem.last_converged
 
