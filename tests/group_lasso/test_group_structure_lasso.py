@@ -169,6 +169,20 @@ def test_mini_batch_relaxation_reproducible_and_n_jobs_identical(many_tasks):
     assert full.n_batch_hypergradients_ == 0 and full.n_batch_task_solves_ == 0
 
 
+def _quiet_fitter(d, **params):
+    """``fit(**overrides)``: ``GroupStructureLassoCV(**params, **overrides)``
+    fitted on ``d``'s training and validation rows, ConvergenceWarnings
+    silenced."""
+
+    def fit(**overrides):
+        model = GroupStructureLassoCV(**{**params, **overrides})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.fit(d.X_train, d.y_train, **_fit_kwargs(d))
+
+    return fit
+
+
 def _validation_G(d, coef):
     """The upper objective at ``coef``: half the mean squared validation
     residual (equal validation rows per task, no intercept)."""
@@ -186,7 +200,8 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
     mini-batch holds less than a quarter of the tasks (130 tasks in 5
     pieces, 1 per batch); reproducible and n_jobs-free."""
     d = many_tasks
-    params = dict(
+    fit = _quiet_fitter(
+        d,
         n_groups=2,
         fit_intercept=False,
         max_stages=2,
@@ -196,12 +211,6 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
         polish=False,
         random_state=0,
     )
-
-    def fit(**kw):
-        model = GroupStructureLassoCV(**{**params, **kw})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return model.fit(d.X_train, d.y_train, **_fit_kwargs(d))
 
     one, three = fit(n_init=1), fit(n_init=3)
     assert one.init_objectives_.shape == (1,) and one.best_init_ == 0
@@ -245,7 +254,8 @@ def test_n_init_auto_with_large_batches_adds_the_rounded_relaxation(polish):
     d = make_group_structure_regression(
         n_tasks=130, n_features=12, n_groups=3, n_samples=8, random_state=4
     )
-    params = dict(
+    fit = _quiet_fitter(
+        d,
         n_groups=3,
         fit_intercept=False,
         max_stages=2,
@@ -256,12 +266,6 @@ def test_n_init_auto_with_large_batches_adds_the_rounded_relaxation(polish):
         max_polish_moves=2,
         random_state=1,
     )
-
-    def fit(**kw):
-        model = GroupStructureLassoCV(**{**params, **kw})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return model.fit(d.X_train, d.y_train, **_fit_kwargs(d))
 
     auto, one = fit(n_init="auto"), fit(n_init=1)
     rounded = fit(strategy="round", max_stages=1, max_iter=10)
