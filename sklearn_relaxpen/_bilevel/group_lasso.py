@@ -394,6 +394,26 @@ class GroupStructureProblem:
         self.states = [None] * len(self.chunks)
         self._point = None
 
+    def fresh_copy(self, n_jobs=None):
+        """The same problem on the same chunks (shared, read only), without
+        warm starts, counts or refit data: for a computation that runs
+        beside this one (e.g. in another process)."""
+        return GroupStructureProblem(
+            self.chunks, self.eta, n_jobs=n_jobs, tol=self.tol, max_iter=self.max_iter
+        )
+
+    @property
+    def lower_state(self):
+        """What the next pass starts from: the warm starts, the last point
+        and whether its pass converged. Settable (e.g. from a
+        :meth:`fresh_copy` that ran elsewhere)."""
+        return list(self.states), self._point, self.last_converged
+
+    @lower_state.setter
+    def lower_state(self, state):
+        states, self._point, self.last_converged = state
+        self.states = list(states)
+
     def solutions(self):
         """Coefficients ``(T, P)`` of the last call, chunks concatenated."""
         return np.concatenate([state[0] for state in self.states], axis=0)
@@ -582,23 +602,30 @@ class MiniBatchProblem:
             )
         self.n_full_calls = int(n_full_calls)
         self.problem = problem
+        parts_per_chunk, self.n_pieces_per_batch = self.layout(
+            problem, batch_size, piece_size
+        )
         self.pieces, self.owner = [], []
-        for i, chunk in enumerate(problem.chunks):
-            n_parts = -(-chunk.n_tasks // piece_size)
+        for i, (chunk, n_parts) in enumerate(zip(problem.chunks, parts_per_chunk)):
             parts = _split_chunk(chunk, n_parts)
             self.pieces += parts
             self.owner += [i] * len(parts)
         self.n_tasks = sum(chunk.n_tasks for chunk in problem.chunks)
-        size = np.mean([piece.n_tasks for piece in self.pieces])
-        self.n_pieces_per_batch = int(
-            np.clip(round(batch_size / size), 1, len(self.pieces))
-        )
         rng = check_random_state(random_state)
         self.order = rng.permutation(len(self.pieces))
         self.states = [None] * len(self.pieces)
         self._next = 0
         self.n_calls = 0
         self.n_task_solves = 0
+
+    @staticmethod
+    def layout(problem, batch_size, piece_size):
+        """Pieces of each chunk of ``problem`` and pieces per mini-batch
+        (without building the pieces)."""
+        parts = [-(-chunk.n_tasks // piece_size) for chunk in problem.chunks]
+        mean_size = sum(chunk.n_tasks for chunk in problem.chunks) / sum(parts)
+        per_batch = int(np.clip(round(batch_size / mean_size), 1, sum(parts)))
+        return parts, per_batch
 
     @property
     def full_batch(self):

@@ -628,6 +628,40 @@ def test_forget_solutions_gives_a_cold_pass():
     np.testing.assert_array_equal(got[1], fresh[1])
 
 
+def test_fresh_copy_and_lower_state_hand_over():
+    """A fresh copy shares the chunks, starts cold with zero counts and
+    computes what the problem computes; its lower-level state, handed to
+    the problem, makes the problem's next pass the copy's next pass."""
+    chunks = [_problem(seed=s, n_tasks=4) for s in range(2)]
+    theta, lam = _interior_theta(5), np.array([np.log(0.6)])
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14, n_jobs=2)
+    problem.value_and_grad(theta * 0.5 + 1 / 6, lam)
+    copy = problem.fresh_copy()
+    assert copy.chunks is problem.chunks and copy.n_jobs is None
+    assert copy.n_calls == 0 and all(state is None for state in copy.states)
+    problem.forget_solutions()
+    assert copy.value(theta, lam) == problem.value(theta, lam)
+    copy.value_and_grad(theta * 0.9 + 1 / 30, lam)
+    problem.lower_state = copy.lower_state
+    assert problem.last_converged == copy.last_converged
+    for got, ref in zip(problem.states, copy.states):
+        np.testing.assert_array_equal(got[0], ref[0])
+    point = theta * 0.8 + 1 / 15
+    got, ref = problem.value_and_grad(point, lam), copy.value_and_grad(point, lam)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5, 100])
+def test_mini_batch_layout_matches_the_pieces(batch_size):
+    chunks = [_problem(seed=s, n_tasks=n) for s, n in enumerate((5, 3, 1))]
+    problem = GroupStructureProblem(chunks, ETA)
+    parts, per_batch = MiniBatchProblem.layout(problem, batch_size, 2)
+    view = MiniBatchProblem(problem, batch_size, piece_size=2, random_state=0)
+    assert parts == [3, 2, 1] and sum(parts) == len(view.pieces)
+    assert per_batch == view.n_pieces_per_batch
+
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_low_rank_newton_system_matches_the_dense_one(shared):
     """With fewer rows than free features, the Newton system is solved by the

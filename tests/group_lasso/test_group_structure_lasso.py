@@ -14,6 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_relaxpen._core.polish import PolishResult
 from sklearn_relaxpen.datasets import make_group_structure_regression
 from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
 
@@ -290,6 +291,58 @@ def test_n_init_auto_with_large_batches_adds_the_rounded_relaxation(polish):
         )
     else:
         assert auto.polish_ is None
+
+
+def _fitted_state(model):
+    """The fitted attributes of a GroupStructureLassoCV, timings left out
+    (arrays as lists, so that the states compare with ``==``)."""
+    state = {}
+    for name, value in vars(model).items():
+        if not name.endswith("_") or name == "time_history_":
+            continue
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, PolishResult):
+            value = {**vars(value), "time": None}
+        state[name] = value
+    return state
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(n_init="auto", relaxed_batch_size=40, max_polish_moves=2),
+        dict(n_init=3, relaxed_batch_size=1, max_polish_moves=2),
+    ],
+    ids=["auto-rounded-start", "three-starts"],
+)
+def test_starts_in_parallel_give_the_sequential_fit(params):
+    """n_jobs=2 runs the starts in two processes: the same fit as n_jobs=1
+    (every fitted attribute but the timings), the same warnings."""
+    d = make_group_structure_regression(
+        n_tasks=130, n_features=12, n_groups=3, n_samples=8, random_state=4
+    )
+    fits, messages = [], []
+    for n_jobs in (1, 2):
+        model = GroupStructureLassoCV(
+            n_groups=3,
+            fit_intercept=False,
+            max_stages=2,
+            max_iter=5,
+            relaxed_max_iter=10,
+            random_state=1,
+            n_jobs=n_jobs,
+            **params,
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fits.append(model.fit(d.X_train, d.y_train, **_fit_kwargs(d)))
+        messages.append(sorted(str(w.message) for w in caught))
+    sequential, parallel = fits
+    assert len(sequential.init_objectives_) >= 2
+    assert _fitted_state(parallel) == _fitted_state(sequential)
+    np.testing.assert_array_equal(parallel.coef_, sequential.coef_)
+    assert messages[1] == messages[0]
 
 
 def test_n_init_warns_about_the_kept_start_only(many_tasks):
