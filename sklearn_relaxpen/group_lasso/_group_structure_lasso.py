@@ -659,24 +659,28 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         """Run the starts of ``plan``: a list of :class:`_StartRun`.
 
         With ``n_jobs`` other than 1 the starts run in parallel, each on a
-        :meth:`GroupStructureProblem.fresh_copy`; ``problem`` then gets
-        their counts and the last start's lower-level state, so the fit does
-        not depend on ``n_jobs``. Processes, whatever joblib's configured
+        :meth:`GroupStructureProblem.fresh_copy` (which threads its chunks
+        over the jobs left when there are more jobs than starts);
+        ``problem`` then gets their counts and the last start's lower-level
+        state, so the fit does not depend on ``n_jobs``. Processes, whatever
+        joblib's configured
         backend: a start is many small array operations that hold the GIL
         (two threads ran 1.2 times faster than one, two processes 1.7
         times), and each start records its own warnings, which threads
         cannot do safely.
         """
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(plan))
-        if n_jobs == 1:
+        n_jobs = effective_n_jobs(self.n_jobs)
+        n_workers = min(n_jobs, len(plan))
+        if n_workers == 1:
             # in this process, on problem itself
             return [
                 self._one_start(problem, point, n_full, stages, polish_budget)
                 for n_full, stages in plan
             ]
-        runs = Parallel(n_jobs=n_jobs, backend="loky")(
+        threads = n_jobs // n_workers
+        runs = Parallel(n_jobs=n_workers, backend="loky")(
             delayed(self._one_start)(
-                problem.fresh_copy(), point, n_full, stages, polish_budget
+                problem.fresh_copy(n_jobs=threads), point, n_full, stages, polish_budget
             )
             for n_full, stages in plan
         )
@@ -977,7 +981,8 @@ _PARAMETERS_DOC = """
         ``n_init``) the starts run in up to ``n_jobs`` processes (joblib's
         ``loky`` backend), each start and its polish in one process: a start
         is many small array operations that hold the GIL, so threads gained
-        little there. Otherwise, and for the polish and refit after the
+        little there; jobs beyond the number of starts become threads inside
+        each process. Otherwise, and for the polish and refit after the
         starts, ``n_jobs`` threads over chunks of tasks run the full passes,
         the polish's move evaluations and the refit; the relaxation's
         mini-batches (a few small pieces) run in the calling thread. Tasks
