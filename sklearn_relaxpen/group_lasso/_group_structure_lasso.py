@@ -957,7 +957,8 @@ _PARAMETERS_DOC = """
         one-hot rows, without penalty stages; both starts are polished and
         the lower ``G`` after the polish is kept, so the fit validates at
         least as well as the polished rounding. With full passes every start
-        would be the same, so one is run.
+        would be the same, so one is run. The starts run in parallel with
+        ``n_jobs``.
     polish : bool, default={default}
         After the path (or the rounding), run a binary local search: move one
         feature to another group while it lowers the validation objective
