@@ -343,7 +343,6 @@ def test_starts_in_parallel_give_the_sequential_fit(params):
     assert len(sequential.init_objectives_) >= 2
     for parallel, caught in zip(fits[1:], messages[1:]):
         assert _fitted_state(parallel) == _fitted_state(sequential)
-        np.testing.assert_array_equal(parallel.coef_, sequential.coef_)
         assert caught == messages[0]
 
 
