@@ -663,11 +663,10 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
         over the jobs left when there are more jobs than starts);
         ``problem`` then gets their counts and the last start's lower-level
         state, so the fit does not depend on ``n_jobs``. Processes, whatever
-        joblib's configured
-        backend: a start is many small array operations that hold the GIL
-        (two threads ran 1.2 times faster than one, two processes 1.7
-        times), and each start records its own warnings, which threads
-        cannot do safely.
+        joblib's configured backend: a start is many small array operations
+        that hold the GIL (two threads ran 1.2 times faster than one, two
+        processes 1.7 times), and each start records its own warnings, which
+        threads cannot do safely.
         """
         n_jobs = effective_n_jobs(self.n_jobs)
         n_workers = min(n_jobs, len(plan))

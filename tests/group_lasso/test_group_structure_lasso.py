@@ -193,6 +193,20 @@ def _validation_G(d, coef):
     return 0.5 * np.mean(resid**2)
 
 
+# A short two-phase path (10 relaxation iterations, 2 penalty stages of 5)
+# for the tests of the starts.
+_SHORT_PATH = dict(fit_intercept=False, max_stages=2, max_iter=5, relaxed_max_iter=10)
+
+
+@pytest.fixture(scope="module")
+def three_groups():
+    """130 tasks, 12 features in 3 groups: on the short path the polish
+    reverses the order of n_init="auto"'s two starts."""
+    return make_group_structure_regression(
+        n_tasks=130, n_features=12, n_groups=3, n_samples=8, random_state=4
+    )
+
+
 def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks):
     """n_init: every start is reported by its exact validation G, the kept
     one is the lowest and is the fitted model; start 0 is the single-start
@@ -204,13 +218,10 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
     fit = _quiet_fitter(
         d,
         n_groups=2,
-        fit_intercept=False,
-        max_stages=2,
-        max_iter=5,
-        relaxed_max_iter=10,
         relaxed_batch_size=1,
         polish=False,
         random_state=0,
+        **_SHORT_PATH,
     )
 
     one, three = fit(n_init=1), fit(n_init=3)
@@ -245,27 +256,24 @@ def test_n_init_keeps_the_start_with_the_lowest_validation_objective(many_tasks)
 
 
 @pytest.mark.parametrize("polish", [True, False])
-def test_n_init_auto_with_large_batches_adds_the_rounded_relaxation(polish):
+def test_n_init_auto_with_large_batches_adds_the_rounded_relaxation(
+    polish, three_groups
+):
     """n_init="auto" with mini-batches of at least a quarter of the tasks (2
     of 5 pieces): the second start is strategy="round" (the relaxation as
     full passes, rounded), and the kept start has the lower G after the
     polish (before it without a polish), so the fit validates at least as
     well as each start fitted alone. Here the polish reverses the order of
     the two starts."""
-    d = make_group_structure_regression(
-        n_tasks=130, n_features=12, n_groups=3, n_samples=8, random_state=4
-    )
+    d = three_groups
     fit = _quiet_fitter(
         d,
         n_groups=3,
-        fit_intercept=False,
-        max_stages=2,
-        max_iter=5,
-        relaxed_max_iter=10,
         relaxed_batch_size=40,
         polish=polish,
         max_polish_moves=2,
         random_state=1,
+        **_SHORT_PATH,
     )
 
     auto, one = fit(n_init="auto"), fit(n_init=1)
@@ -316,24 +324,15 @@ def _fitted_state(model):
     ],
     ids=["auto-rounded-start", "three-starts"],
 )
-def test_starts_in_parallel_give_the_sequential_fit(params):
+def test_starts_in_parallel_give_the_sequential_fit(params, three_groups):
     """n_jobs=2 runs the starts in two processes (n_jobs=4: two threads in
     each): the same fit as n_jobs=1 (every fitted attribute but the
     timings), the same warnings."""
-    d = make_group_structure_regression(
-        n_tasks=130, n_features=12, n_groups=3, n_samples=8, random_state=4
-    )
+    d = three_groups
     fits, messages = [], []
     for n_jobs in (1, 2, 4):
         model = GroupStructureLassoCV(
-            n_groups=3,
-            fit_intercept=False,
-            max_stages=2,
-            max_iter=5,
-            relaxed_max_iter=10,
-            random_state=1,
-            n_jobs=n_jobs,
-            **params,
+            n_groups=3, random_state=1, n_jobs=n_jobs, **_SHORT_PATH, **params
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
