@@ -38,6 +38,12 @@ fit with ``n_jobs=1`` and ``n_jobs=2`` on one configuration per ``--tasks``
 the same coefficients, and prints the ratio, the number of full passes and
 mini-batch hypergradients, the polish's share and the time of one warm
 full-batch hypergradient at the relaxed and at the binary ``theta``.
+``--pooled CV ...`` instead pools each task's training and validation rows
+(40 per task) and fits the default with ``cv=CV`` on them: it prints the test
+G of its refit (``alpha_`` and ``eta`` scaled by the task's rows over its
+training rows in the folds) over that of a refit with ``alpha_`` unchanged,
+and over the test G of the default fitted the paper's way (20 training rows,
+20 validation rows, the final model on the 20 training rows).
 Example::
 
     python benchmarks/bench_group_structure.py --tasks 100 500 \
@@ -46,6 +52,7 @@ Example::
 
 import argparse
 import ast
+import itertools
 import time
 import warnings
 
@@ -271,6 +278,70 @@ def timing(tasks):
         )
 
 
+def _configurations(args):
+    """(T, sizes, a, seed) of every configuration asked for."""
+    return itertools.product(args.tasks, args.sizes, args.a, args.seeds)
+
+
+def pooled(args):
+    """The refit of a ``cv`` fit on pooled rows (see ``--pooled``)."""
+    P, L, N = 100, 10, 20
+    print(
+        f"{'T':>4s} {'sizes':8s} {'a':>4s} {'seed':>4s} {'cv':>5s} "
+        f"{'G_test':>8s} {'/ alpha_ kept':>13s} {'/ paper split':>13s}"
+    )
+    ratios = {cv: ([], []) for cv in args.pooled}
+    for T, sizes, a, seed in _configurations(args):
+        d = make_group_structure_regression(
+            T, P, L, N, group_sizes=sizes, a=a, random_state=seed
+        )
+        X = np.concatenate([d.X_train, d.X_val])
+        y = np.concatenate([d.y_train, d.y_val])
+        tasks = np.concatenate([d.tasks_train, d.tasks_val])
+        X_all = np.concatenate(
+            [d.X_train.reshape(T, N, P), d.X_val.reshape(T, N, P)], 1
+        )
+        Y_all = np.concatenate([d.y_train.reshape(T, N), d.y_val.reshape(T, N)], 1)
+        X_test, Y_test = d.X_test.reshape(T, N, P), d.y_test.reshape(T, N)
+        split = GroupStructureLassoCV(L, fit_intercept=False, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            split.fit(
+                d.X_train,
+                d.y_train,
+                tasks=d.tasks_train,
+                X_val=d.X_val,
+                y_val=d.y_val,
+                tasks_val=d.tasks_val,
+            )
+        G_split = _G(X_test, Y_test, split.coef_)
+        for cv in args.pooled:
+            model = GroupStructureLassoCV(
+                L, fit_intercept=False, cv=cv, random_state=seed
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, y, tasks=tasks)
+            theta = model.group_assignment_.astype(float)
+            G = _G(X_test, Y_test, model.coef_)
+            kept = _G(X_test, Y_test, _group_lasso(X_all, Y_all, theta, model.alpha_))
+            ratios[cv][0].append(G / kept)
+            ratios[cv][1].append(G / G_split)
+            print(
+                f"{T:4d} {sizes:8s} {a:4.1f} {seed:4d} {cv!s:>5s} {G:8.5f} "
+                f"{G / kept:13.4f} {G / G_split:13.4f}",
+                flush=True,
+            )
+    for cv, (kept, split) in ratios.items():
+        kept, split = np.array(kept), np.array(split)
+        print(
+            f"cv={cv}: geometric mean {np.exp(np.mean(np.log(kept))):.4f} of "
+            f"alpha_ kept's (lower in {np.sum(kept < 1)}/{kept.size}, at most "
+            f"{kept.max():.4f}), {np.exp(np.mean(np.log(split))):.4f} of the "
+            "paper split's"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, nargs="+", default=[100, 500])
@@ -291,7 +362,17 @@ def main():
         action="store_true",
         help="time the default fit with n_jobs=1 and 2 (idle machine)",
     )
+    parser.add_argument(
+        "--pooled",
+        type=ast.literal_eval,
+        nargs="*",
+        help="cv values: the refit of a cv fit on the pooled rows instead",
+    )
     args = parser.parse_args()
+    if args.pooled:
+        with threadpool_limits(1, user_api="blas"):
+            pooled(args)
+        return
     if args.timing:
         timing(args.tasks)
         return
@@ -314,28 +395,25 @@ def main():
         f"{'G_val':>8} {'G_test':>8} {'rel_err':>8} {'ARI':>6} {'time_s':>7}"
     )
     summary = {}
-    for T in args.tasks:
-        for sizes in args.sizes:
-            for a in args.a:
-                for seed in args.seeds:
-                    rows, n_pass, pass_time, polish_info = run(T, sizes, a, seed, args)
-                    for m in methods:
-                        r = rows[m]
-                        print(
-                            f"{T:>4} {sizes:>8} {a:>4} {seed:>4} {m:>10} "
-                            f"{r['G_val']:8.5f} {r['G_test']:8.5f} "
-                            f"{r['rec']:8.3f} {r['ari']:6.3f} {r['time']:7.1f}"
-                        )
-                        summary.setdefault((T, m), []).append(r)
-                    print(
-                        f"{T:>4} default: {n_pass:.0f} passes over the tasks "
-                        f"(mini-batches counted by their tasks), "
-                        f"{pass_time:.3f} s per upper iteration{polish_info}; "
-                        "lower-level "
-                        f"warning: default {rows['default']['lower_warn']}, "
-                        f"round {rows['round+pol']['lower_warn']}",
-                        flush=True,
-                    )
+    for T, sizes, a, seed in _configurations(args):
+        rows, n_pass, pass_time, polish_info = run(T, sizes, a, seed, args)
+        for m in methods:
+            r = rows[m]
+            print(
+                f"{T:>4} {sizes:>8} {a:>4} {seed:>4} {m:>10} "
+                f"{r['G_val']:8.5f} {r['G_test']:8.5f} "
+                f"{r['rec']:8.3f} {r['ari']:6.3f} {r['time']:7.1f}"
+            )
+            summary.setdefault((T, m), []).append(r)
+        print(
+            f"{T:>4} default: {n_pass:.0f} passes over the tasks "
+            f"(mini-batches counted by their tasks), "
+            f"{pass_time:.3f} s per upper iteration{polish_info}; "
+            "lower-level "
+            f"warning: default {rows['default']['lower_warn']}, "
+            f"round {rows['round+pol']['lower_warn']}",
+            flush=True,
+        )
     print("\nMeans over configurations; ratios against 'round' (same run):")
     print("(G ratio: geometric mean over configurations of G_test / round's)")
     print(

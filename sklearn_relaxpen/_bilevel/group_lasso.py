@@ -256,6 +256,7 @@ class GroupStructureProblem:
         *,
         fit_intercept=True,
         refit_tasks=None,
+        refit_weight=1.0,
         n_jobs=None,
         tol=1e-10,
         max_iter=30,
@@ -274,6 +275,9 @@ class GroupStructureProblem:
             Centre each task (an unpenalized intercept per task).
         refit_tasks : TaskSet, default=None
             All training rows of every task, for :meth:`refit`.
+        refit_weight : float or ndarray of shape (T,), default=1.0
+            Weight of each task's squared error in :meth:`refit` (see
+            :meth:`TaskSet.chunks`).
         n_jobs : int, default=None
             Threads over chunks.
         tol : float, default=1e-10
@@ -294,7 +298,7 @@ class GroupStructureProblem:
         ]
         refit_chunks = None
         if refit_tasks is not None:
-            refit_chunks = refit_tasks.chunks(fit_intercept)
+            refit_chunks = refit_tasks.chunks(fit_intercept, data_weight=refit_weight)
         return cls(
             chunks,
             eta,

@@ -219,7 +219,7 @@ class TaskSet:
             [y[i] for y, i in zip(self.y, val)],
         )
 
-    def chunks(self, fit_intercept, weight_denominator=2.0):
+    def chunks(self, fit_intercept, weight_denominator=2.0, data_weight=1.0):
         """Centre each task and pack the tasks into chunks.
 
         Parameters
@@ -230,6 +230,10 @@ class TaskSet:
         weight_denominator : float
             ``omega_t = 1 / (weight_denominator nv_t)`` (validation sets
             only): ``2 n_folds T`` averages over folds and tasks.
+        data_weight : float or ndarray of shape (T,), default=1.0
+            Weight of each task's squared training error in its lower level
+            (its centred training rows are scaled by the square root; a float
+            for a shared design). The means are those of the unscaled rows.
 
         Returns
         -------
@@ -237,13 +241,18 @@ class TaskSet:
             ``x_means`` of shape (k, P) and ``y_means`` of shape (k,): the
             training means of the chunk's ``k`` tasks.
         """
+        if not self.shared:
+            data_weight = np.broadcast_to(data_weight, self.n_tasks)
         out = []
         for start in range(0, self.n_tasks, TASKS_PER_CHUNK):
             stop = min(start + TASKS_PER_CHUNK, self.n_tasks)
-            out.append(self._chunk(start, stop, fit_intercept, weight_denominator))
+            weight = data_weight if self.shared else data_weight[start:stop]
+            out.append(
+                self._chunk(start, stop, fit_intercept, weight_denominator, weight)
+            )
         return out
 
-    def _chunk(self, start, stop, fit_intercept, weight_denominator):
+    def _chunk(self, start, stop, fit_intercept, weight_denominator, data_weight):
         k = stop - start
         has_val = self.X_val is not None
         if self.shared:
@@ -273,6 +282,10 @@ class TaskSet:
                 Xv = _pad([v[0] for v in val], n_va)
                 Yv = _pad([v[1] for v in val], n_va)
                 n_val = np.array([v[0].shape[0] for v in val])
+        if np.any(data_weight != 1.0):
+            root = np.sqrt(data_weight)
+            X = X * (root if self.shared else root[:, None, None])
+            Y = Y * np.reshape(root, (-1, 1))
         if not has_val:
             return TaskChunk(X, Y), x_means, y_means
         weight = 1.0 / (weight_denominator * n_val)

@@ -112,6 +112,22 @@ def _check_tasks(tasks, n_samples, name):
     return tasks
 
 
+def _fold_row_fraction(tasks, folds):
+    """Per task, the mean number of training rows of the folds over the
+    task's number of rows (1 with a separate validation set).
+
+    The lower level sums its squared errors over the rows, so ``alpha`` (and
+    ``eta``) chosen on the folds' training rows keep their strength per row
+    in the refit on all rows when the refit's squared error is weighted by
+    this fraction (as scikit-learn's ``*CV`` estimators, whose losses are
+    means over rows, keep ``alpha``).
+    """
+    if tasks.shared:
+        return np.mean([fold.X.shape[0] for fold in folds]) / tasks.X.shape[0]
+    n_fit = np.mean([[len(y) for y in fold.y] for fold in folds], axis=0)
+    return n_fit / np.array([len(y) for y in tasks.y])
+
+
 class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimator):
     """Multi-task group lasso that learns the group partition and its strength.
 
@@ -135,10 +151,16 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
     coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
         Per-task coefficients refitted on all training rows with the learned
         groups and ``alpha_`` (1-D for a single task given as a 1-D ``y``).
+        With a validation split from ``cv``, ``alpha_`` and ``eta`` were
+        chosen for lower levels on the folds' training rows; the refit of a
+        task on its ``n_t`` rows multiplies both by ``n_t / n_fit_t``
+        (``n_fit_t`` its mean number of training rows over the folds), the
+        same strength per row, since the lower level sums its squared errors.
     intercept_ : ndarray of shape (n_tasks,) or float
         Per-task intercepts.
     alpha_ : float
-        Learned group-lasso strength (the paper's ``lambda``).
+        Learned group-lasso strength (the paper's ``lambda``), for the
+        lower level on the training rows of the folds (see ``coef_``).
     group_assignment_ : ndarray of shape (n_features, n_groups), dtype=bool
         The learned partition (one ``True`` per row).
     theta_ : ndarray of shape (n_features, n_groups), dtype=bool
@@ -509,11 +531,13 @@ class GroupStructureLassoCV(_RelaxAndPenalizeMixin, RegressorMixin, BaseEstimato
                 val = TaskSet(
                     [X_val[r] for r in rows_val], [Y_val[r, 0] for r in rows_val]
                 )
+        folds = self._folds(train, val, split_rng)
         problem = GroupStructureProblem.from_tasks(
-            self._folds(train, val, split_rng),
+            folds,
             self.eta,
             fit_intercept=self.fit_intercept,
             refit_tasks=train,
+            refit_weight=_fold_row_fraction(train, folds),
             n_jobs=self.n_jobs,
             tol=self.lower_tol,
             max_iter=self.lower_max_iter,

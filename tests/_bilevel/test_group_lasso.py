@@ -381,6 +381,34 @@ def test_from_tasks_shared_and_per_task_forms_agree():
     assert problem.value(theta, lam) == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_refit_data_weight_scales_alpha_and_eta(shared):
+    """Weighting a task's squared error by w is refitting it with alpha / w
+    and eta / w (the same minimizer); the intercepts use the unscaled means."""
+    rng = np.random.RandomState(1)
+    n_tasks, n, P = 6, 10, 5
+    X = rng.standard_normal((n, P)) if shared else rng.standard_normal((n_tasks, n, P))
+    sub = "np,tp->tn" if shared else "tnp,tp->tn"
+    Y = np.einsum(sub, X, rng.standard_normal((n_tasks, P))) + 2.0
+    Y += 0.1 * rng.standard_normal(Y.shape)
+    tasks = TaskSet(X, Y.T) if shared else TaskSet(list(X), list(Y))
+    weight = 0.6 if shared else rng.uniform(0.4, 0.9, size=n_tasks)
+    theta = np.eye(2)[rng.randint(2, size=P)]
+    weighted = GroupStructureProblem.from_tasks(
+        [tasks], ETA, refit_tasks=tasks, refit_weight=weight
+    )
+    coef, intercept, n_bad = weighted.refit(theta, 1.5)
+    assert n_bad == 0
+    for t, w in enumerate(np.broadcast_to(weight, n_tasks)):
+        one = TaskSet(X, Y[t][:, None]) if shared else TaskSet([X[t]], [Y[t]])
+        alone = GroupStructureProblem.from_tasks([one], ETA / w, refit_tasks=one)
+        coef_t, intercept_t, _ = alone.refit(theta, 1.5 / w)
+        np.testing.assert_allclose(coef[t], coef_t[0], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(intercept[t], intercept_t[0], rtol=1e-8)
+    unweighted = GroupStructureProblem.from_tasks([tasks], ETA, refit_tasks=tasks)
+    assert not np.allclose(coef, unweighted.refit(theta, 1.5)[0])
+
+
 def _binary_problem(shared=False, seed=0):
     rng = np.random.RandomState(seed)
     labels = rng.randint(3, size=9)

@@ -548,3 +548,56 @@ def test_lower_level_warning_names_the_parameters(easy):
     with pytest.warns(ConvergenceWarning, match="lower_max_iter"):
         model.fit(easy.X_train, easy.y_train, tasks=easy.tasks_train)
     assert not model.lower_converged_ and model.n_lower_unconverged_ > 0
+
+
+def _group_lasso_reference(X, y, labels, alpha, eta, n_iter=20000):
+    """Proximal gradient (group soft-thresholding) for one task without
+    intercept: ``1/2 ||X w - y||^2 + alpha sum_l ||w_l|| + eta/2 ||w||^2``."""
+    step = 1.0 / (np.linalg.eigvalsh(X.T @ X).max() + eta)
+    w = np.zeros(X.shape[1])
+    for _ in range(n_iter):
+        v = w - step * (X.T @ (X @ w - y) + eta * w)
+        for g in np.unique(labels):
+            norm = np.linalg.norm(v[labels == g])
+            v[labels == g] *= max(1.0 - step * alpha / max(norm, 1e-300), 0.0)
+        w = v
+    return w
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_refit_keeps_the_strength_per_row(shared):
+    """With a validation split from ``cv``, ``alpha_`` (and ``eta``) were
+    chosen for lower levels on the folds' training rows; the refit on all
+    rows of task t solves the lower level with both scaled by n_t / n_fit_t
+    (the lower level sums its squared errors)."""
+    rng = np.random.RandomState(0)
+    n_tasks, P = 4, 6
+    sizes = [20] * n_tasks if shared else [12, 15, 12, 15]
+    X = [rng.standard_normal((n, P)) for n in sizes]
+    if shared:
+        X = [X[0]] * n_tasks
+    w_true = rng.standard_normal((n_tasks, P)) * (np.arange(P) < 3)
+    y = [x @ w + 0.3 * rng.standard_normal(len(x)) for x, w in zip(X, w_true)]
+    # ShuffleSplit(test_size=0.5) keeps n - ceil(n / 2) training rows;
+    # KFold(3) over 20 rows keeps 13, 13 and 14.
+    n_fit = np.full(n_tasks, 40 / 3) if shared else np.array([6, 7, 6, 7])
+    model = GroupStructureLassoCV(
+        2, fit_intercept=False, cv=3 if shared else 0.5, **FAST
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if shared:
+            model.fit(X[0], np.column_stack(y))
+        else:
+            tasks = np.repeat(np.arange(n_tasks), sizes)
+            model.fit(np.vstack(X), np.concatenate(y), tasks=tasks)
+    labels = model.group_assignment_.argmax(1)
+    scale = np.array(sizes) / n_fit
+    for t in range(n_tasks):
+        expected = _group_lasso_reference(
+            X[t], y[t], labels, model.alpha_ * scale[t], model.eta * scale[t]
+        )
+        np.testing.assert_allclose(model.coef_[t], expected, atol=1e-6)
+    # without the scaling the refit would differ
+    unscaled = _group_lasso_reference(X[0], y[0], labels, model.alpha_, model.eta)
+    assert np.abs(model.coef_[0] - unscaled).max() > 1e-3
