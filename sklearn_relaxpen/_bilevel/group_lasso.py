@@ -618,6 +618,8 @@ class MiniBatchProblem:
         rng = check_random_state(random_state)
         self.order = rng.permutation(len(self.pieces))
         self.states = [None] * len(self.pieces)
+        # pieces solved since the problem's last full pass
+        self._newer = np.zeros(len(self.pieces), dtype=bool)
         self._next = 0
         self.n_calls = 0
         self.n_task_solves = 0
@@ -646,6 +648,7 @@ class MiniBatchProblem:
         """Unbiased estimate of ``G``, ``dG/dtheta`` and ``dG/dlog(alpha)``."""
         if self.full_batch or self.n_full_calls > 0:
             self.n_full_calls = max(self.n_full_calls - 1, 0)
+            self._newer[:] = False
             return self.problem.value_and_grad(theta, lam)
         problem = self.problem
         theta = np.asarray(theta, dtype=float)
@@ -671,6 +674,7 @@ class MiniBatchProblem:
             grad_alpha += ga
             problem.n_unconverged += int(np.sum(~info["converged"]))
             self.n_task_solves += self.pieces[i].n_tasks
+        self._newer[batch] = True
         scale = len(self.pieces) / len(batch)
         self.n_calls += 1
         return (
@@ -686,6 +690,7 @@ class MiniBatchProblem:
     def value(self, theta, lam):
         """Exact ``G``: a full pass of the problem."""
         self.hand_over_states()
+        self._newer[:] = False
         return self.problem.value(theta, lam)
 
     def hand_over_states(self):
@@ -693,14 +698,26 @@ class MiniBatchProblem:
 
         A chunk of ``problem`` without a warm start of its own takes its
         pieces' (the latest solution of each piece) once all of them have
-        one.
+        one; a chunk with one takes those of its pieces solved since the
+        problem's last full pass. (The end of a stage is a whole stage of
+        mini-batches away from the previous full pass: warm-started there, the
+        pass took 5 times as many Newton steps with 500 tasks.)
         """
+        owner = np.asarray(self.owner)
         for i, state in enumerate(self.problem.states):
-            if state is not None:
+            parts = np.flatnonzero(owner == i)
+            if state is None:
+                if all(self.states[k] is not None for k in parts):
+                    self.problem.states[i] = tuple(
+                        np.concatenate([self.states[k][j] for k in parts])
+                        for j in (0, 1)
+                    )
                 continue
-            parts = [s for s, o in zip(self.states, self.owner) if o == i]
-            if all(s is not None for s in parts):
-                self.problem.states[i] = (
-                    np.concatenate([s[0] for s in parts]),
-                    np.concatenate([s[1] for s in parts]),
-                )
+            if not self._newer[parts].any():
+                continue
+            W, zero = state[0].copy(), state[1].copy()
+            bounds = np.cumsum([0] + [self.pieces[k].n_tasks for k in parts])
+            for k, start, stop in zip(parts, bounds[:-1], bounds[1:]):
+                if self._newer[k]:
+                    W[start:stop], zero[start:stop] = self.states[k]
+            self.problem.states[i] = (W, zero)

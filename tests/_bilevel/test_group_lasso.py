@@ -596,6 +596,36 @@ def test_mini_batch_hands_its_warm_starts_to_the_problem():
     )
 
 
+def test_mini_batch_hands_over_the_pieces_solved_since_the_last_pass():
+    """At a full pass, the problem's warm starts are replaced by the pieces'
+    solutions newer than them, row for row; the value stays exact."""
+    chunks = [_problem(seed=s, n_tasks=4) for s in range(2)]
+    problem = GroupStructureProblem(chunks, ETA, tol=1e-14)
+    view = MiniBatchProblem(problem, 2, piece_size=2, random_state=0)
+    assert len(view.pieces) == 4 and view.n_pieces_per_batch == 1
+    theta, lam = _interior_theta(3), np.array([np.log(0.5)])
+    for _ in range(len(view.pieces)):
+        view.value_and_grad(theta, lam)
+    view.value(theta, lam)  # the problem's own pass: nothing is newer now
+    view.hand_over_states()
+    before = [(W.copy(), zero.copy()) for W, zero in problem.states]
+    theta2 = 0.8 * theta + 0.2 / 3
+    view.value_and_grad(theta2, lam)  # solves one piece at theta2
+    piece = view.order[0]
+    chunk = view.owner[piece]
+    view.hand_over_states()
+    rows = slice(0, 2) if piece == view.owner.index(chunk) else slice(2, 4)
+    np.testing.assert_array_equal(problem.states[chunk][0][rows], view.states[piece][0])
+    other = np.setdiff1d(np.arange(4), np.arange(4)[rows])
+    np.testing.assert_array_equal(
+        problem.states[chunk][0][other], before[chunk][0][other]
+    )
+    np.testing.assert_array_equal(problem.states[1 - chunk][0], before[1 - chunk][0])
+    value = view.value(theta2, lam)
+    fresh = GroupStructureProblem(chunks, ETA, tol=1e-14).value(theta2, lam)
+    assert value == pytest.approx(fresh, rel=1e-10)
+
+
 def test_mini_batch_bad_values():
     problem = GroupStructureProblem([_problem()], ETA)
     with pytest.raises(ValueError, match="batch_size"):
