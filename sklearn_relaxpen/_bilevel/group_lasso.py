@@ -701,7 +701,7 @@ class MiniBatchProblem:
         one; a chunk with one takes those of its pieces solved since the
         problem's last full pass. (The end of a stage is a whole stage of
         mini-batches away from the previous full pass: warm-started there, the
-        pass took 5 times as many Newton steps with 500 tasks.)
+        pass took up to 5 times as long with 500 tasks.)
         """
         owner = np.asarray(self.owner)
         for i, state in enumerate(self.problem.states):

@@ -804,3 +804,14 @@ def test_gram_subset_with_deferred_Q_matches_the_copied_one(shared):
     assert conv_a.all() and conv_b.all()
     np.testing.assert_array_equal(zero_a, zero_b)
     np.testing.assert_allclose(W_b, W_a, rtol=1e-9, atol=1e-12)
+
+
+def test_gram_subset_of_every_task_in_order_is_the_gram_itself():
+    gram = _problem(seed=3, n_tasks=6, n_samples=5).gram()
+    assert gram.subset(np.arange(6)) is gram
+    for idx in (np.arange(5), np.array([1, 0, 2, 3, 4, 5])):
+        part = gram.subset(idx)
+        assert part is not gram
+        np.testing.assert_array_equal(part.Q, gram.Q[idx])
+    # an explicit deferral choice still gives a new view
+    assert gram.subset(np.arange(6), defer_Q=True) is not gram
