@@ -81,3 +81,27 @@ def brute_force_runs(
                     **options,
                 )
             yield strategy, res, best, problem
+
+
+def group_lasso_reference(Q, c, labels, alpha, eta, n_iter=20000):
+    """Slow exact reference for the group lasso with one-hot groups: proximal
+    gradient (group soft-thresholding) for every task at once.
+
+    Minimizes ``1/2 w^T Q_t w - c_t^T w + alpha sum_l ||w_l|| + eta/2 ||w||^2``
+    (with ``Q_t = X_t^T X_t`` and ``c_t = X_t^T y_t``: the lower level
+    ``1/2 ||X_t w - y_t||^2 + ...``), the groups given by ``labels`` (P,).
+    ``Q`` is (P, P) shared by the tasks or (T, P, P); ``c`` is (T, P).
+    """
+    n_tasks, n_features = c.shape
+    lip = np.max(np.linalg.eigvalsh(np.broadcast_to(Q, (n_tasks,) + Q.shape[-2:])))
+    step = 1.0 / (lip + eta)
+    W = np.zeros((n_tasks, n_features))
+    for _ in range(n_iter):
+        QW = W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
+        V = W - step * (QW - c + eta * W)
+        for g in np.unique(labels):
+            cols = labels == g
+            norm = np.linalg.norm(V[:, cols], axis=1, keepdims=True)
+            V[:, cols] *= np.maximum(1 - step * alpha / np.maximum(norm, 1e-300), 0)
+        W = V
+    return W

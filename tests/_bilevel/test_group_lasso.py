@@ -15,6 +15,7 @@ from sklearn_relaxpen._bilevel.group_lasso import (
 )
 from sklearn_relaxpen._bilevel.group_solver import _enter_groups, _overlaps, _Reduced
 from sklearn_relaxpen._bilevel.group_tasks import Gram, TaskChunk, TaskSet
+from sklearn_relaxpen.utils._testing import group_lasso_reference
 
 ETA = 1e-3
 
@@ -50,23 +51,10 @@ def _objective(chunk, W, theta, alpha):
     return smooth + 0.5 * ETA * np.sum(W * W, 1) + pen
 
 
-def _ista(chunk, theta_binary, alpha, n_iter=20000):
-    """Reference solver for one-hot theta: proximal gradient (group soft-thr.)."""
-    Q, c = chunk.gram().Q, chunk.gram().c
-    labels = theta_binary.argmax(1)
-    n_tasks, n_features = c.shape
-    lip = np.max(np.linalg.eigvalsh(np.broadcast_to(Q, (n_tasks,) + Q.shape[-2:])))
-    step = 1.0 / (lip + ETA)
-    W = np.zeros((n_tasks, n_features))
-    for _ in range(n_iter):
-        QW = W @ Q if Q.ndim == 2 else np.einsum("tpq,tq->tp", Q, W)
-        V = W - step * (QW - c + ETA * W)
-        for g in np.unique(labels):
-            cols = labels == g
-            norm = np.linalg.norm(V[:, cols], axis=1, keepdims=True)
-            V[:, cols] *= np.maximum(1 - step * alpha / np.maximum(norm, 1e-300), 0)
-        W = V
-    return W
+def _ista(chunk, theta_binary, alpha):
+    """Reference solver for one-hot theta (proximal gradient)."""
+    gram = chunk.gram()
+    return group_lasso_reference(gram.Q, gram.c, theta_binary.argmax(1), alpha, ETA)
 
 
 @pytest.mark.parametrize("shared", [False, True])

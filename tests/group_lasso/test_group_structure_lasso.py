@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_relaxpen._core.polish import PolishResult
 from sklearn_relaxpen.datasets import make_group_structure_regression
 from sklearn_relaxpen.group_lasso import GroupStructureLassoCV
+from sklearn_relaxpen.utils._testing import group_lasso_reference
 
 FAST = dict(max_stages=3, max_iter=10, random_state=0)
 
@@ -550,18 +551,10 @@ def test_lower_level_warning_names_the_parameters(easy):
     assert not model.lower_converged_ and model.n_lower_unconverged_ > 0
 
 
-def _group_lasso_reference(X, y, labels, alpha, eta, n_iter=20000):
-    """Proximal gradient (group soft-thresholding) for one task without
-    intercept: ``1/2 ||X w - y||^2 + alpha sum_l ||w_l|| + eta/2 ||w||^2``."""
-    step = 1.0 / (np.linalg.eigvalsh(X.T @ X).max() + eta)
-    w = np.zeros(X.shape[1])
-    for _ in range(n_iter):
-        v = w - step * (X.T @ (X @ w - y) + eta * w)
-        for g in np.unique(labels):
-            norm = np.linalg.norm(v[labels == g])
-            v[labels == g] *= max(1.0 - step * alpha / max(norm, 1e-300), 0.0)
-        w = v
-    return w
+def _group_lasso_reference(X, y, labels, alpha, eta):
+    """One task without intercept: ``1/2 ||X w - y||^2 + alpha sum_l ||w_l||
+    + eta/2 ||w||^2`` by the slow exact reference."""
+    return group_lasso_reference(X.T @ X, (X.T @ y)[None], labels, alpha, eta)[0]
 
 
 @pytest.mark.parametrize("shared", [False, True])
