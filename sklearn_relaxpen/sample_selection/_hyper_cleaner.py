@@ -148,7 +148,14 @@ _ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     sample_mask_ : ndarray of shape (n_samples,), dtype=bool
-        Training rows kept (True) or flagged as mislabelled (False).
+        Rows the final model trains on (True). ``method="crossfit"`` drops
+        the ``label_issues_``, unless keeping every row or no row
+        (``selected_option_``) validated better.
+    label_issues_ : ndarray of shape (n_samples,), dtype=bool
+        Rows flagged as likely mislabelled. ``method="crossfit"``: the rows
+        the best cleaning option (``"agreement"``, ``"filter"`` or
+        ``"both"``, at the ``C`` of its smallest cross-fitted Brier score)
+        drops, whichever option won; ``"bilevel"``: the dropped rows.
     sample_indices_ : ndarray of shape (n_kept,)
         Indices of the kept rows.
     theta_ : ndarray of shape (n_samples,), dtype=bool
@@ -159,28 +166,28 @@ _ATTRIBUTES_DOC = """
         ``"bilevel"`` the last relaxed weights before snapping or rounding.
         NaN for rows used only for validation (``cv`` float).
     label_quality_ : ndarray of shape (n_samples,)
-        Probability of each row's given label under the scorer of the
-        selected option at ``C_`` (cleanlab's "self-confidence"): the
-        lower-level model trained on the other noisy folds
-        (``"agreement"``), the model trained on the trusted rows
-        (``"filter"``, ``"trusted_only"``) or their mean (``"both"``); the
-        finest ranking of likely label errors. Computed for both methods
-        (with a trusted set).
+        Probability of each row's given label under the scorer of the best
+        cleaning option (cleanlab's "self-confidence"): the lower-level
+        model trained on the other noisy folds (``"agreement"``), the model
+        trained on the trusted rows (``"filter"``) or their mean
+        (``"both"``); the finest ranking of likely label errors. Computed
+        for both methods (with a trusted set).
     agreement_ : ndarray of shape (n_samples,)
         ``label_quality_`` divided by the largest class probability: 1 where
-        the scorer predicts the given label (the kept rows of
-        ``method="crossfit"``).
+        the scorer predicts the given label (the rows not in
+        ``label_issues_`` of ``method="crossfit"``).
     C_ : float
         The lower-level ``C`` used.
-    cv_loss_ : ndarray of shape (n_Cs, 4)
+    cv_loss_ : ndarray of shape (n_Cs, 5)
         Cross-fitted trusted log-loss for each ``C`` tried (``Cs_``) and each
         option of ``selected_option_``, in the order "agreement", "filter",
-        "both", "trusted_only". NaN without a trusted set and where an option
-        was not tried at that ``C`` (the trusted rows alone have a wider
-        grid).
-    cv_error_ : ndarray of shape (n_Cs, 4)
+        "both", "keep_all", "trusted_only". NaN without a trusted set and
+        where an option was not tried at that ``C`` (the trusted rows alone
+        have a wider grid; ``"keep_all"`` is not an option of
+        ``method="bilevel"``, which learns its own mask).
+    cv_error_ : ndarray of shape (n_Cs, 5)
         Cross-fitted trusted error rate, same layout.
-    cv_brier_ : ndarray of shape (n_Cs, 4)
+    cv_brier_ : ndarray of shape (n_Cs, 5)
         Cross-fitted trusted Brier score (squared distance between the class
         probabilities and the one-hot label), same layout: the selection
         criterion.
@@ -189,7 +196,8 @@ _ATTRIBUTES_DOC = """
         the cross-fitted model trained on the other noisy folds agrees with),
         ``"filter"`` (rows the model trained on the trusted rows agrees
         with), ``"both"`` (rows the mean of the two models' probabilities
-        agrees with) or ``"trusted_only"``.
+        agrees with), ``"keep_all"`` (every row: no cleaning) or
+        ``"trusted_only"`` (no row).
     Cs_ : ndarray of shape (n_Cs,)
         The ``C`` values tried.
     trusted_only_ : bool
@@ -237,12 +245,14 @@ _NOTES_DOC = """
     ``method="crossfit"`` (default) evaluates ``G`` *cross-fitted*: the
     trusted rows are split into ``n_folds`` folds, fold ``k``'s lower level
     trains on the kept rows plus the other trusted folds and is scored on
-    fold ``k``. For each ``C`` of the grid it compares four keep-masks: the
+    fold ``k``. For each ``C`` of the grid it compares five keep-masks: the
     rows whose label the lower level trained on the *other* noisy folds
     agrees with (two passes, the second trained on the rows the first
     kept), the rows the model trained on the trusted rows agrees with (the
     trusted-model filter), the rows the mean of both models' probabilities
-    agrees with, and no noisy row. No mask depends on the labels of the
+    agrees with, every row (when the features predict the label only weakly,
+    cleaning drops correct rows of the rarer classes and more rows beat
+    fewer clean ones), and no noisy row. No mask depends on the labels of the
     trusted fold that scores it (the trusted model of fold ``k`` uses the
     trusted rows outside fold ``k``), so the comparison is an honest
     cross-validation. The smallest cross-fitted Brier score wins (a proper
@@ -250,7 +260,10 @@ _NOTES_DOC = """
     options, and the log-loss ``G`` is dominated by a few confident
     mistakes); the trusted rows alone win only by more than one standard
     error of the paired difference. Choosing among a few options overfits a
-    small trusted set far less than optimizing one weight per row.
+    small trusted set far less than optimizing one weight per row. The
+    label issues (``label_issues_``, ``get_label_issues``) are the rows the
+    best of the three cleaning masks drops, also when every row or no row
+    is kept for training.
 
     ``method="bilevel"`` relaxes ``theta`` to ``[0, 1]^n`` (or the budget
     set) and penalizes it with ``phi(theta) / eps``, ``phi(theta) = sum_i
@@ -454,10 +467,11 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 sample_weight=sample_weight,
             )
             mask = agreement >= 1.0
+            issues = ~mask
             self.C_, self.Cs_ = C, np.array([C])
-            self.cv_loss_ = np.full((1, 4), np.nan)
-            self.cv_error_ = np.full((1, 4), np.nan)
-            self.cv_brier_ = np.full((1, 4), np.nan)
+            self.cv_loss_ = np.full((1, 5), np.nan)
+            self.cv_error_ = np.full((1, 5), np.nan)
+            self.cv_brier_ = np.full((1, 5), np.nan)
             self.trusted_only_ = False
             self.selected_option_ = "agreement"
             loss = np.nan
@@ -478,12 +492,16 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 n_folds=self.n_folds,
                 random_state=rng,
                 allow_trusted_only=self._allow_trusted_only(),
+                # method="bilevel" learns its own mask: it needs only C_ and
+                # the label issues' ranking from this table
+                keep_all=self.method == "crossfit",
                 sample_weight=sample_weight,
             )
-            proba, agreement, mask = (
+            proba, agreement, mask, issues = (
                 selection.proba,
                 selection.agreement,
                 selection.mask,
+                selection.issues,
             )
             converged = selection.converged
             self.C_, self.Cs_ = selection.C, selection.Cs
@@ -495,6 +513,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             loss = selection.loss
         self.label_quality_ = proba[np.arange(n), y_enc]
         self.agreement_ = agreement
+        self.label_issues_ = issues
         self._predicted_label = proba.argmax(axis=1)
         # A class whose every row would be dropped is kept whole: its rows
         # cannot be judged against each other, and the final model must
@@ -507,7 +526,10 @@ class _BaseHyperCleaner(_BaseSampleSelector):
 
     def _fit_selection(self, X, y, X_val, y_val, sample_weight=None):
         if self.method == "bilevel":
-            return super()._fit_selection(X, y, X_val, y_val, sample_weight)
+            out = super()._fit_selection(X, y, X_val, y_val, sample_weight)
+            # the bilevel mask is the answer: its dropped rows are the issues
+            self.label_issues_ = ~self.sample_mask_ & ~self.validation_mask_
+            return out
         for name, default in _BILEVEL_ONLY.items():
             if getattr(self, name) != default:
                 raise ValueError(
@@ -558,9 +580,9 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         else:
             self.C_ = 1.0 if self.C == "auto" else float(self.C)
             self.Cs_ = np.array([self.C_])
-            self.cv_loss_ = np.full((1, 4), np.nan)
-            self.cv_error_ = np.full((1, 4), np.nan)
-            self.cv_brier_ = np.full((1, 4), np.nan)
+            self.cv_loss_ = np.full((1, 5), np.nan)
+            self.cv_error_ = np.full((1, 5), np.nan)
+            self.cv_brier_ = np.full((1, 5), np.nan)
             self.trusted_only_ = False
             self.selected_option_ = "agreement"
             self.label_quality_ = np.full(X.shape[0], np.nan)
@@ -581,12 +603,13 @@ class _BaseHyperCleaner(_BaseSampleSelector):
 
         Returns
         -------
-        issues : pandas.DataFrame of shape (n_samples, 6)
-            One row per training row, columns ``is_label_issue`` (dropped),
+        issues : pandas.DataFrame of shape (n_samples, 7)
+            One row per training row, columns ``is_label_issue``
+            (``label_issues_``), ``kept`` (``sample_mask_``),
             ``label_quality`` (``label_quality_``), ``agreement``
             (``agreement_``), ``relaxed_score`` (``theta_relaxed_``),
-            ``given_label`` and ``predicted_label`` (of the cross-fitted
-            lower-level model; None where not computed). A dict of arrays
+            ``given_label`` and ``predicted_label`` (of the scorer of
+            ``label_quality_``; None where not computed). A dict of arrays
             when pandas is not installed.
         """
         check_is_fitted(self, "sample_mask_")
@@ -596,7 +619,8 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             dtype=object,
         )
         table = {
-            "is_label_issue": ~self.sample_mask_,
+            "is_label_issue": self.label_issues_,
+            "kept": self.sample_mask_,
             "label_quality": self.label_quality_,
             "agreement": self.agreement_,
             "relaxed_score": self.theta_relaxed_,

@@ -411,11 +411,11 @@ def test_crossfit_beats_trusted_model_filter_on_digits():
     col = ["agreement", "filter", "both"].index(cleaner.selected_option_)
     j = list(cleaner.Cs_).index(cleaner.C_)
     assert cleaner.val_loss_ == cleaner.cv_loss_[j, col]
-    assert cleaner.cv_brier_[j, col] == np.nanmin(cleaner.cv_brier_[:, :3])
+    assert cleaner.cv_brier_[j, col] == np.nanmin(cleaner.cv_brier_[:, :4])
     # C="auto": noisy options on (0.03, ..., 1), the trusted rows alone also
     # at 0.01 and 3
     np.testing.assert_array_equal(cleaner.Cs_, [0.01, 0.03, 0.1, 0.3, 1.0, 3.0])
-    assert np.isnan(cleaner.cv_brier_[[0, 5], :3]).all()
+    assert np.isnan(cleaner.cv_brier_[[0, 5], :4]).all()
 
 
 def test_crossfit_reproducible_and_n_jobs_invariant():
@@ -455,7 +455,7 @@ def test_crossfit_fixed_C_and_folds():
     cleaner = HyperCleaner(C=0.3, n_folds=3, random_state=0).fit(
         X_train, y_noisy, X_val=X_val, y_val=y_val
     )
-    assert cleaner.C_ == 0.3 and cleaner.cv_loss_.shape == (1, 4)
+    assert cleaner.C_ == 0.3 and cleaner.cv_loss_.shape == (1, 5)
     assert cleaner.estimator_.C == 0.3
 
 
@@ -472,6 +472,29 @@ def test_trusted_only_fallback_meta_estimator_not_sampler():
     assert not sampler.trusted_only_ and sampler.sample_mask_.any()
 
 
+def test_keep_all_trains_on_every_row_and_still_flags_the_issues():
+    """Weak signal: cleaning would drop correct rows, so the final model
+    trains on every noisy row plus the trusted ones; the label issues stay
+    flagged (the best cleaning option's drops) and ranked."""
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((340, 4))
+    logits = 0.6 * X[:, :3]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = (rng.uniform(size=(340, 1)) > proba.cumsum(axis=1)).sum(axis=1)
+    y_noisy, _ = make_noisy_labels(y[:300], 0.3, random_state=0)
+    cleaner = HyperCleaner(random_state=0).fit(
+        X[:300], y_noisy, X_val=X[300:], y_val=y[300:]
+    )
+    assert cleaner.selected_option_ == "keep_all" and not cleaner.trusted_only_
+    assert cleaner.sample_mask_.all() and cleaner.label_issues_.any()
+    ref = LogisticRegression(C=cleaner.C_).fit(X, np.concatenate([y_noisy, y[300:]]))
+    np.testing.assert_allclose(cleaner.estimator_.coef_, ref.coef_, rtol=1e-6)
+    table = cleaner.get_label_issues()
+    np.testing.assert_array_equal(table["is_label_issue"], cleaner.label_issues_)
+    assert table["kept"].all()
+    np.testing.assert_array_equal(cleaner.label_issues_, cleaner.agreement_ < 1.0)
+
+
 def test_get_label_issues_table():
     pd = pytest.importorskip("pandas")
     X, y = make_classification(160, 6, random_state=0)
@@ -482,8 +505,12 @@ def test_get_label_issues_table():
             X[:120], y_noisy, X_val=X[120:], y_val=labels[120:]
         )
         table = cleaner.get_label_issues()
-        assert isinstance(table, pd.DataFrame) and table.shape == (120, 6)
-        np.testing.assert_array_equal(table["is_label_issue"], ~cleaner.sample_mask_)
+        assert isinstance(table, pd.DataFrame) and table.shape == (120, 7)
+        np.testing.assert_array_equal(table["is_label_issue"], cleaner.label_issues_)
+        np.testing.assert_array_equal(table["kept"], cleaner.sample_mask_)
+        # a cleaning option (or the bilevel mask) drops exactly its issues
+        assert cleaner.selected_option_ in ("agreement", "filter", "both")
+        np.testing.assert_array_equal(cleaner.label_issues_, ~cleaner.sample_mask_)
         np.testing.assert_array_equal(table["given_label"], y_noisy)
         np.testing.assert_array_equal(table["label_quality"], cleaner.label_quality_)
         np.testing.assert_array_equal(table["relaxed_score"], cleaner.theta_relaxed_)
@@ -500,6 +527,8 @@ def test_bilevel_auto_C_comes_from_the_crossfit_selection():
     b = HyperCleaner(method="bilevel", max_iter=10, random_state=0).fit(
         X_train, y_noisy, X_val=X_val, y_val=y_val
     )
+    # the bilevel method learns its own mask: keeping every row is no option
+    assert np.isnan(b.cv_brier_[:, 3]).all() and a.selected_option_ != "keep_all"
     assert b.C_ == a.C_
     np.testing.assert_array_equal(b.label_quality_, a.label_quality_)
     assert b.n_iter_ > 0
