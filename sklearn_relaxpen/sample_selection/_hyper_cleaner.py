@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import check_cv
+from sklearn.model_selection import KFold, check_cv
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -171,7 +171,9 @@ _ATTRIBUTES_DOC = """
         model trained on the other noisy folds (``"agreement"``), the model
         trained on the trusted rows (``"filter"``) or their mean
         (``"both"``); the finest ranking of likely label errors. Computed
-        for both methods (with a trusted set).
+        for both methods (with a trusted set; ``method="bilevel"`` with a
+        given ``C`` and fits without a trusted set use the first scorer
+        alone).
     agreement_ : ndarray of shape (n_samples,)
         ``label_quality_`` divided by the largest class probability: 1 where
         the scorer predicts the given label (the rows not in
@@ -181,7 +183,8 @@ _ATTRIBUTES_DOC = """
     cv_loss_ : ndarray of shape (n_Cs, 5)
         Cross-fitted trusted log-loss for each ``C`` tried (``Cs_``) and each
         option of ``selected_option_``, in the order "agreement", "filter",
-        "both", "keep_all", "trusted_only". NaN without a trusted set and
+        "both", "keep_all", "trusted_only". NaN without a trusted set, for
+        ``method="bilevel"`` with a given ``C`` (no selection to make) and
         where an option was not tried at that ``C`` (the trusted rows alone
         have a wider grid; ``"keep_all"`` is not an option of
         ``method="bilevel"``, which learns its own mask).
@@ -438,21 +441,29 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         return False
 
     def _crossfit_table(self, X, y_enc, X_val, y_val_enc, rng, sample_weight=None):
-        """Run the cross-fitted selection; store ``C_`` and the per-row table."""
+        """Run the cross-fitted selection (or only its agreement scorer, when
+        there is no choice to make); store ``C_`` and the per-row table."""
         n = X.shape[0]
         n_classes = self.classes_.shape[0]
         # the cross-fitted selection works on dense rows (a dense copy of
         # sparse input; method="bilevel" keeps X sparse)
         X = X.toarray() if sp.issparse(X) else X
         X_val = X_val.toarray() if sp.issparse(X_val) else X_val
-        if X_val is None:
+        # Without a trusted set, or for method="bilevel" with a given C (it
+        # learns its own mask: the table only ranks the rows), the table is
+        # the cross-fitted agreement scorer alone, without the selection.
+        if X_val is None or (self.method == "bilevel" and self.C != "auto"):
             C = 1.0 if self.C == "auto" else float(self.C)
-            # the noisy rows are scored out of fold, on the folds of ``cv`` (a
-            # float cv, a hold-out fraction, falls back to n_folds folds)
-            cv = self.cv
-            if isinstance(cv, Real) and not isinstance(cv, Integral):
-                cv = self.n_folds
-            splitter = check_cv(cv, y_enc, classifier=True)
+            # the noisy rows are scored out of fold: on the folds of ``cv``
+            # without a trusted set (a float cv, a hold-out fraction, falls
+            # back to n_folds folds), else on n_folds shuffled folds
+            if X_val is None:
+                cv = self.cv
+                if isinstance(cv, Real) and not isinstance(cv, Integral):
+                    cv = self.n_folds
+                splitter = check_cv(cv, y_enc, classifier=True)
+            else:
+                splitter = KFold(min(self.n_folds, n), shuffle=True)
             if getattr(splitter, "shuffle", False):
                 splitter.random_state = rng.randint(np.iinfo(np.int32).max)
             folds = [held for _, held in splitter.split(X, y_enc)]

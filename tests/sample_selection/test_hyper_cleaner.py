@@ -534,6 +534,22 @@ def test_bilevel_auto_C_comes_from_the_crossfit_selection():
     assert b.n_iter_ > 0
 
 
+def test_bilevel_with_a_given_C_ranks_by_the_agreement_scorer_alone():
+    """No selection to make: the per-row table comes from the cross-fitted
+    agreement scorer (trained on noisy folds only), the tables stay NaN."""
+    X_train, y_noisy, X_val, y_val, _ = _iris_noisy()
+    kw = dict(method="bilevel", C=0.3, max_iter=10, random_state=0)
+    a = HyperCleaner(**kw).fit(X_train, y_noisy, X_val=X_val, y_val=y_val)
+    assert a.C_ == 0.3 and a.selected_option_ == "agreement"
+    assert np.isnan(a.cv_brier_).all() and np.isnan(a.cv_loss_).all()
+    table = a.get_label_issues()
+    agree = table["given_label"] == table["predicted_label"]
+    np.testing.assert_array_equal(agree, a.agreement_ == 1.0)
+    # the scorer never sees the trusted labels
+    b = HyperCleaner(**kw).fit(X_train, y_noisy, X_val=X_val, y_val=np.roll(y_val, 1))
+    np.testing.assert_array_equal(a.label_quality_, b.label_quality_)
+
+
 def test_grid_search_scored_on_trusted_labels():
     """The documented recipe: score by the cross-fitted trusted loss."""
     X_train, y_noisy, X_val, y_val, _ = _iris_noisy()
