@@ -14,7 +14,7 @@ from sklearn_relaxpen._bilevel.logistic_selection import (
 )
 from sklearn_relaxpen.datasets import make_noisy_labels
 
-from ._logistic_data import _data
+from ._logistic_data import _data, _weak_signal
 
 
 def test_trusted_folds_partition_and_stratify():
@@ -224,16 +224,6 @@ def test_keep_all_scores_are_refits_on_every_row():
         brier[held] = np.sum((proba - np.eye(3)[y_val[held]]) ** 2, axis=1)
     np.testing.assert_allclose(rows["brier"][0, 3], brier, rtol=1e-6, atol=1e-9)
     assert runs[0][3] is None  # no scorer of its own
-
-
-def _weak_signal(seed, n_rows):
-    """Three classes whose probabilities depend only weakly on the features."""
-    rng = np.random.RandomState(seed)
-    X = rng.standard_normal((n_rows, 4))
-    logits = 0.6 * X[:, :3]
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    y = (rng.uniform(size=(n_rows, 1)) > proba.cumsum(axis=1)).sum(axis=1)
-    return X, y
 
 
 def test_keep_all_wins_on_weak_signal_and_the_issues_stay_flagged():

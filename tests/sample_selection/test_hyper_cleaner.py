@@ -20,6 +20,8 @@ from sklearn_relaxpen._core.zeroth_order import IRDSAGradient
 from sklearn_relaxpen.datasets import make_noisy_labels
 from sklearn_relaxpen.sample_selection import HyperCleaner, HyperCleaningSampler
 
+from .._bilevel._logistic_data import _weak_signal
+
 # The common checks fit without a trusted set, which warns by design.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*fitted without a trusted set:UserWarning",
@@ -476,11 +478,7 @@ def test_keep_all_trains_on_every_row_and_still_flags_the_issues():
     """Weak signal: cleaning would drop correct rows, so the final model
     trains on every noisy row plus the trusted ones; the label issues stay
     flagged (the best cleaning option's drops) and ranked."""
-    rng = np.random.RandomState(1)
-    X = rng.standard_normal((340, 4))
-    logits = 0.6 * X[:, :3]
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    y = (rng.uniform(size=(340, 1)) > proba.cumsum(axis=1)).sum(axis=1)
+    X, y = _weak_signal(1, 340)
     y_noisy, _ = make_noisy_labels(y[:300], 0.3, random_state=0)
     cleaner = HyperCleaner(random_state=0).fit(
         X[:300], y_noisy, X_val=X[300:], y_val=y[300:]
