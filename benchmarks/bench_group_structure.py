@@ -114,6 +114,14 @@ def _lasso_per_task(X, Y, alpha):
     return np.array([model.fit(Xt, yt).coef_.copy() for Xt, yt in zip(X, Y)])
 
 
+def _paper_split(d):
+    """``fit`` arguments of the paper's protocol: the tasks of the training
+    rows and the separate validation rows."""
+    return dict(
+        tasks=d.tasks_train, X_val=d.X_val, y_val=d.y_val, tasks_val=d.tasks_val
+    )
+
+
 def run(T, sizes, a, seed, args):
     P, L, N = 100, 10, 20
     d = make_group_structure_regression(
@@ -136,9 +144,7 @@ def run(T, sizes, a, seed, args):
             time=seconds,
         )
 
-    fit_kw = dict(
-        tasks=d.tasks_train, X_val=d.X_val, y_val=d.y_val, tasks_val=d.tasks_val
-    )
+    fit_kw = _paper_split(d)
     fits = {
         "default": dict(args.params),
         "round+pol": dict(strategy="round", max_stages=6, max_iter=50, polish=True),
@@ -241,9 +247,7 @@ def timing(tasks):
         d = make_group_structure_regression(
             T, P, L, N, group_sizes="inequal", a=0.3, random_state=1
         )
-        fit_kw = dict(
-            tasks=d.tasks_train, X_val=d.X_val, y_val=d.y_val, tasks_val=d.tasks_val
-        )
+        fit_kw = _paper_split(d)
         seconds, coefs = {}, {}
         for n_jobs in (1, 2):
             model = GroupStructureLassoCV(
@@ -306,14 +310,7 @@ def pooled(args):
         split = GroupStructureLassoCV(L, fit_intercept=False, random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            split.fit(
-                d.X_train,
-                d.y_train,
-                tasks=d.tasks_train,
-                X_val=d.X_val,
-                y_val=d.y_val,
-                tasks_val=d.tasks_val,
-            )
+            split.fit(d.X_train, d.y_train, **_paper_split(d))
         G_split = _G(X_test, Y_test, split.coef_)
         for cv in args.pooled:
             model = GroupStructureLassoCV(

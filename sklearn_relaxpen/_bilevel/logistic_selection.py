@@ -56,7 +56,7 @@ from .logistic_crossfit import CrossFittedCleaningProblem
 from .logistic_loss import WeightedLogisticLoss
 from .logistic_solver import newton, use_direct
 
-__all__ = ["CrossFitSelection", "crossfit_select", "trusted_folds"]
+__all__ = ["SELECTION_OPTIONS", "CrossFitSelection", "crossfit_select", "trusted_folds"]
 
 
 @dataclass
@@ -144,9 +144,10 @@ def trusted_folds(y_val, n_folds, rng):
     return [np.sort(held) for _, held in splitter.split(np.zeros(n_val), y_val)]
 
 
-_OPTIONS = ("agreement", "filter", "both", "keep_all", "trusted_only")
-_KEEP_ALL = _OPTIONS.index("keep_all")
-_TRUSTED_ONLY = _OPTIONS.index("trusted_only")  # the last column
+# the columns of the score tables (``cv_loss`` ...), in order
+SELECTION_OPTIONS = ("agreement", "filter", "both", "keep_all", "trusted_only")
+_KEEP_ALL = SELECTION_OPTIONS.index("keep_all")
+_TRUSTED_ONLY = SELECTION_OPTIONS.index("trusted_only")  # the last column
 # the cleaning options: each drops the rows its scorer disagrees with
 _CLEANING = slice(0, _KEEP_ALL)
 
@@ -297,7 +298,7 @@ def crossfit_select(
     proba = runs[j_issues][col_issues]
     agreement = proba[np.arange(n), y] / proba.max(axis=1)
     issues = agreement < 1.0
-    option = _OPTIONS[col]
+    option = SELECTION_OPTIONS[col]
     mask = ~issues
     if option in ("keep_all", "trusted_only"):
         mask = np.full(n, option == "keep_all")
@@ -377,7 +378,7 @@ def _crossfit_scores(
     # per C of the grid, per option, the held-out score of every trusted row
     # (NaN where that option is not tried at that C)
     rows = {
-        name: np.full((grid.shape[0], len(_OPTIONS), n_val), np.nan)
+        name: np.full((grid.shape[0], len(SELECTION_OPTIONS), n_val), np.nan)
         for name in ("loss", "error", "brier")
     }
 

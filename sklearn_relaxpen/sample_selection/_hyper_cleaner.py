@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import document_estimator
 from .._bilevel.logistic_agreement import crossfit_agreement
 from .._bilevel.logistic_cleaning import LogisticCleaningProblem
-from .._bilevel.logistic_selection import crossfit_select
+from .._bilevel.logistic_selection import SELECTION_OPTIONS, crossfit_select
 from ..utils._sklearn_api import (
     HasMethods,
     Interval,
@@ -440,6 +440,16 @@ class _BaseHyperCleaner(_BaseSampleSelector):
         trusted rows exists)."""
         return False
 
+    def _no_selection(self, C):
+        """The selection attributes of a fit that selects nothing: ``C`` used
+        as given, empty score tables, the agreement scorer's mask."""
+        self.C_, self.Cs_ = C, np.array([C])
+        self.cv_loss_, self.cv_error_, self.cv_brier_ = (
+            np.full((1, len(SELECTION_OPTIONS)), np.nan) for _ in range(3)
+        )
+        self.trusted_only_ = False
+        self.selected_option_ = "agreement"
+
     def _crossfit_table(self, X, y_enc, X_val, y_val_enc, rng, sample_weight=None):
         """Run the cross-fitted selection (or only its agreement scorer, when
         there is no choice to make); store ``C_`` and the per-row table."""
@@ -479,12 +489,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
             )
             mask = agreement >= 1.0
             issues = ~mask
-            self.C_, self.Cs_ = C, np.array([C])
-            self.cv_loss_ = np.full((1, 5), np.nan)
-            self.cv_error_ = np.full((1, 5), np.nan)
-            self.cv_brier_ = np.full((1, 5), np.nan)
-            self.trusted_only_ = False
-            self.selected_option_ = "agreement"
+            self._no_selection(C)
             loss = np.nan
         else:
             if X_val.shape[0] < 2:
@@ -589,13 +594,7 @@ class _BaseHyperCleaner(_BaseSampleSelector):
                 X, y_enc, X_val, self._encode_val_targets(y_val), rng, sample_weight
             )
         else:
-            self.C_ = 1.0 if self.C == "auto" else float(self.C)
-            self.Cs_ = np.array([self.C_])
-            self.cv_loss_ = np.full((1, 5), np.nan)
-            self.cv_error_ = np.full((1, 5), np.nan)
-            self.cv_brier_ = np.full((1, 5), np.nan)
-            self.trusted_only_ = False
-            self.selected_option_ = "agreement"
+            self._no_selection(1.0 if self.C == "auto" else float(self.C))
             self.label_quality_ = np.full(X.shape[0], np.nan)
             self.agreement_ = np.full(X.shape[0], np.nan)
             self._predicted_label = np.full(X.shape[0], -1)
